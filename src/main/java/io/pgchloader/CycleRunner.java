@@ -1,0 +1,73 @@
+package io.pgchloader;
+
+import io.pgchloader.sync.SyncStatus;
+import java.util.List;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Consumer;
+import org.apache.camel.Exchange;
+import org.apache.camel.Route;
+
+/**
+ * Runs one cycle of table routes on demand, through the route's own consumer, exactly as a Quartz fire
+ * would: same steps, same error handling. Used by {@code --once} and the demo.
+ */
+public final class CycleRunner {
+
+    public static final String TEMPLATE_ID = "pg-to-clickhouse";
+
+    private final CamelContext context;
+    private final SyncStatus status;
+
+    CycleRunner(CamelContext context, SyncStatus status) {
+        this.context = context;
+        this.status = status;
+    }
+
+    /**
+     * Ids of the routes made from the pg-to-clickhouse template (Camel records only that a route came
+     * from a template, so they are recognised by the template's Quartz group), in definition order.
+     */
+    public List<String> routeIds() {
+        return context.getRoutes().stream()
+                .filter(r -> r.isCreatedByRouteTemplate()
+                        && r.getEndpoint().getEndpointUri().startsWith("quartz://" + TEMPLATE_ID + "/"))
+                .map(Route::getRouteId)
+                .toList();
+    }
+
+    /** One cycle of every table, one after another; true when all succeeded. */
+    public boolean runAll() {
+        boolean ok = true;
+        for (String routeId : routeIds()) {
+            ok &= run(routeId).succeeded();
+        }
+        return ok;
+    }
+
+    /** One cycle of one table route, waiting for it to finish. */
+    public SyncStatus.Outcome run(String routeId) {
+        Route route = context.getRoute(routeId);
+        if (route == null) {
+            throw new IllegalArgumentException("no route " + routeId);
+        }
+        status.clear(routeId);
+        Consumer consumer = route.getConsumer();
+        Exchange exchange = consumer.createExchange(false);
+        try {
+            consumer.getProcessor().process(exchange);
+        } catch (Exception e) {
+            exchange.setException(e);
+        } finally {
+            consumer.releaseExchange(exchange, false);
+        }
+        SyncStatus.Outcome outcome = status.last(routeId);
+        if (outcome == null) {
+            Exception e = exchange.getException();
+            outcome = new SyncStatus.Outcome(routeId, false,
+                    "cycle ended without a result" + (e == null ? "" : ": " + LoaderApplication.rootMessage(e)),
+                    0, 0, 0, java.time.Instant.now());
+            status.record(outcome);
+        }
+        return outcome;
+    }
+}

@@ -1,0 +1,51 @@
+package io.pgchloader;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.config.Setting;
+import io.pgchloader.config.Settings;
+
+/** Connection pools for both databases. Credentials go in as properties, never into a URL or a log line. */
+final class DataSources {
+
+    private DataSources() {
+    }
+
+    /**
+     * PostgreSQL with autocommit off: only then does the driver read through a server-side cursor
+     * ({@code fetchSize}) instead of loading the whole result into memory.
+     */
+    static HikariDataSource postgres(Settings s) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("postgres");
+        config.setJdbcUrl("jdbc:postgresql://" + s.get(Setting.POSTGRES_HOST) + ":" + s.get(Setting.POSTGRES_PORT)
+                + "/" + s.get(Setting.POSTGRES_DB));
+        config.setUsername(s.get(Setting.POSTGRES_USER));
+        config.setPassword(s.get(Setting.POSTGRES_PASSWORD));
+        config.setAutoCommit(false);
+        config.setReadOnly(true);
+        config.setMaximumPoolSize(10);
+        config.setMinimumIdle(0);
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("ApplicationName", "pg-ch-loader");
+        return new HikariDataSource(config);
+    }
+
+    /**
+     * ClickHouse over HTTP. Plain {@code INSERT ... VALUES (?, ...)} batches go as RowBinary rather than
+     * SQL text (measured 1.7x faster, see FACTS).
+     */
+    static HikariDataSource clickHouse(Settings s) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("clickhouse");
+        config.setJdbcUrl("jdbc:clickhouse://" + s.get(Setting.CLICKHOUSE_HOST) + ":" + s.get(Setting.CLICKHOUSE_PORT)
+                + "/" + s.get(Setting.CLICKHOUSE_DB));
+        config.setUsername(s.get(Setting.CLICKHOUSE_USER));
+        config.setPassword(s.get(Setting.CLICKHOUSE_PASSWORD));
+        config.setMaximumPoolSize(10);
+        config.setMinimumIdle(0);
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("beta.row_binary_for_simple_insert", "true");
+        return new HikariDataSource(config);
+    }
+}

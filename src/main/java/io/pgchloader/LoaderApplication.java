@@ -1,0 +1,120 @@
+package io.pgchloader;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.config.Setting;
+import io.pgchloader.config.Settings;
+import io.pgchloader.sync.ClickHouseRowMapperFactory;
+import io.pgchloader.sync.CopyStreamSteps;
+import io.pgchloader.sync.SyncEnvironment;
+import io.pgchloader.sync.SyncStatus;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The loader as a camel-main application: both pools and the shared beans in the registry, the YAML
+ * routes from {@code ROUTES_DIR}. Runs the Quartz schedule, or (with the scheduler held) lets the caller
+ * run cycles on demand, which is how {@code --once} and the demo drive the very same routes.
+ */
+public final class LoaderApplication implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger("loader");
+
+    private final Settings settings;
+    private final boolean scheduled;
+    private final SyncStatus status = new SyncStatus();
+    private final Main main = new Main();
+    private HikariDataSource postgres;
+    private HikariDataSource clickHouse;
+
+    /**
+     * @param scheduled true to let Quartz fire the cycles, false to run them only through {@link #cycles()}
+     */
+    public LoaderApplication(Settings settings, boolean scheduled) {
+        this.settings = settings;
+        this.scheduled = scheduled;
+    }
+
+    private void configure() {
+        postgres = DataSources.postgres(settings);
+        clickHouse = DataSources.clickHouse(settings);
+        main.bind("postgres", postgres);
+        main.bind("clickhouse", clickHouse);
+        main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
+        main.bind("copyStream", new CopyStreamSteps());
+        main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB), status));
+
+        Path routes = Path.of(settings.get(Setting.ROUTES_DIR)).toAbsolutePath().normalize();
+        main.configure().withName("pg-ch-loader")
+                .withRoutesIncludePattern("file:" + routes + "/*.yaml")
+                .withJmxEnabled(true)
+                .withShutdownTimeout(30)
+                .withDumpRoutes(null);
+        main.addInitialProperty("loader.postgres.fetchSize", settings.get(Setting.PG_FETCH_SIZE));
+        main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
+        // one cycle per table at a time is enforced per job; this bounds how many tables sync at once
+        main.addInitialProperty("camel.component.quartz.properties[org.quartz.threadPool.threadCount]", "4");
+    }
+
+    /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */
+    public void runScheduled() throws Exception {
+        configure();
+        main.run();
+    }
+
+    /** Starts Camel with the routes but without firing them; see {@link #cycles()}. */
+    public void start() {
+        configure();
+        try {
+            main.start();
+        } catch (Exception e) {
+            throw new ConfigurationException("the routes in " + settings.get(Setting.ROUTES_DIR)
+                    + " could not be started: " + rootMessage(e));
+        }
+        List<String> tables = cycles().routeIds();
+        if (tables.isEmpty()) {
+            throw new ConfigurationException("no templatedRoute of pg-to-clickhouse found in "
+                    + settings.get(Setting.ROUTES_DIR) + ": add one per table (see README).");
+        }
+        LOG.info("Loaded {} table route(s): {}", tables.size(), String.join(", ", tables));
+    }
+
+    public CycleRunner cycles() {
+        return new CycleRunner(camelContext(), status);
+    }
+
+    public CamelContext camelContext() {
+        return main.getCamelContext();
+    }
+
+    public SyncStatus status() {
+        return status;
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
+    @Override
+    public void close() {
+        try {
+            main.stop();
+        } catch (Exception e) {
+            LOG.warn("Stopping Camel: {}", e.getMessage());
+        }
+        if (postgres != null) {
+            postgres.close();
+        }
+        if (clickHouse != null) {
+            clickHouse.close();
+        }
+    }
+}

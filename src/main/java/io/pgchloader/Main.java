@@ -1,0 +1,75 @@
+package io.pgchloader;
+
+import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.config.Settings;
+import io.pgchloader.demo.Demo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Command line: no argument runs the schedule until stopped; {@code --once} runs one cycle of every
+ * table and exits 0 when all succeeded; {@code --demo} runs the whole thing on embedded databases.
+ * Exit code 2 means the configuration is wrong, 1 that a cycle failed.
+ */
+public final class Main {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_CYCLE_FAILED = 1;
+    public static final int EXIT_BAD_CONFIGURATION = 2;
+
+    private static final Logger LOG = LoggerFactory.getLogger("loader");
+
+    private static final String USAGE = """
+            Usage: java -jar target/pg-ch-loader.jar [--once | --demo | --help]
+              (no option)  sync every table on its Quartz schedule until stopped (SIGTERM or Ctrl-C)
+              --once       run one sync cycle of every table, then exit: 0 when all succeeded, 1 otherwise
+              --demo       run the loader on an embedded PostgreSQL and ClickHouse with generated data
+            Configuration: environment variables or .env in the working directory (see README).""";
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String[] args) {
+        String mode = args.length == 0 ? "" : args[0];
+        if (args.length > 1 || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--demo") || mode.equals("--help"))) {
+            System.err.println("Unknown arguments: " + String.join(" ", args) + "\n" + USAGE);
+            return EXIT_BAD_CONFIGURATION;
+        }
+        try {
+            switch (mode) {
+                case "--help" -> {
+                    System.out.println(USAGE);
+                    return EXIT_OK;
+                }
+                case "--demo" -> {
+                    return Demo.run();
+                }
+                case "--once" -> {
+                    return once(Settings.load());
+                }
+                default -> {
+                    Settings settings = Settings.load();
+                    new LoaderApplication(settings, true).runScheduled();
+                    return EXIT_OK;
+                }
+            }
+        } catch (ConfigurationException e) {
+            LOG.error("Configuration error: {}", e.getMessage());
+            return EXIT_BAD_CONFIGURATION;
+        } catch (Exception e) {
+            LOG.error("Failed: {}", LoaderApplication.rootMessage(e));
+            return EXIT_CYCLE_FAILED;
+        }
+    }
+
+    static int once(Settings settings) {
+        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+            app.start();
+            return app.cycles().runAll() ? EXIT_OK : EXIT_CYCLE_FAILED;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.pgchloader.config;
+
+/**
+ * Every setting the loader reads, with its default and meaning. This is the one place that declares
+ * them; README's configuration table mirrors it.
+ *
+ * <p>Values come from the environment and from a {@code .env} file in the working directory; the
+ * environment wins. A setting without a default is required.
+ */
+public enum Setting {
+
+    POSTGRES_HOST(null, Kind.HOST, "Host name or address of the PostgreSQL server to read from."),
+    POSTGRES_PORT("5432", Kind.PORT, "TCP port of the PostgreSQL server."),
+    POSTGRES_USER(null, Kind.TEXT, "PostgreSQL role the loader connects as. Needs SELECT on the synced tables."),
+    POSTGRES_PASSWORD("", Kind.SECRET, "Password of POSTGRES_USER (empty for trust or peer authentication)."),
+    POSTGRES_DB(null, Kind.TEXT, "PostgreSQL database that holds the synced tables."),
+
+    CLICKHOUSE_HOST(null, Kind.HOST, "Host name or address of the ClickHouse server to write to."),
+    CLICKHOUSE_PORT("8123", Kind.PORT, "HTTP port of the ClickHouse server (the JDBC driver speaks HTTP)."),
+    CLICKHOUSE_USER("default", Kind.TEXT, "ClickHouse user the loader connects as. Needs SELECT, INSERT and CREATE TABLE."),
+    CLICKHOUSE_PASSWORD("", Kind.SECRET, "Password of CLICKHOUSE_USER."),
+    CLICKHOUSE_DB("default", Kind.TEXT, "ClickHouse database that holds (or receives) the target tables."),
+
+    ROUTES_DIR("routes", Kind.DIRECTORY, "Folder the YAML routes (the route template and one templatedRoute per table) are loaded from."),
+
+    PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor.");
+
+    /** How a value is checked before the loader connects anywhere. */
+    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT }
+
+    private final String defaultValue;
+    private final Kind kind;
+    private final String meaning;
+
+    Setting(String defaultValue, Kind kind, String meaning) {
+        this.defaultValue = defaultValue;
+        this.kind = kind;
+        this.meaning = meaning;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public boolean required() {
+        return defaultValue == null;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public String meaning() {
+        return meaning;
+    }
+
+    public boolean secret() {
+        return kind == Kind.SECRET;
+    }
+}

@@ -1,0 +1,172 @@
+package io.pgchloader.config;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The validated settings. Loading checks everything up front so that a bad value stops the program
+ * before it connects anywhere, with one line that names the variable.
+ */
+public final class Settings {
+
+    private final Map<Setting, String> values;
+
+    private Settings(Map<Setting, String> values) {
+        this.values = values;
+    }
+
+    /** Reads the process environment and {@code .env} in the working directory (the environment wins). */
+    public static Settings load() {
+        return from(System.getenv(), Path.of(".env"));
+    }
+
+    public static Settings from(Map<String, String> environment, Path dotEnv) {
+        Map<String, String> merged = new LinkedHashMap<>(readDotEnv(dotEnv));
+        merged.putAll(environment);
+        return of(merged);
+    }
+
+    /** Validates the given name/value pairs; unknown names are ignored, as in any environment. */
+    public static Settings of(Map<String, String> raw) {
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        for (Setting setting : Setting.values()) {
+            String value = raw.get(setting.name());
+            if (value == null || (value.isBlank() && !setting.secret())) {
+                if (setting.required()) {
+                    throw new ConfigurationException(setting.name() + " is not set: " + setting.meaning()
+                            + " Set it in the environment or in .env (see .env.example).");
+                }
+                value = setting.defaultValue();
+            }
+            values.put(setting, check(setting, setting.secret() ? value : value.trim()));
+        }
+        return new Settings(values);
+    }
+
+    private static String check(Setting setting, String value) {
+        switch (setting.kind()) {
+            case PORT -> {
+                int port = parseInt(value);
+                if (port < 1 || port > 65535) {
+                    throw invalid(setting, value, "a TCP port number from 1 to 65535");
+                }
+            }
+            case POSITIVE_INT -> {
+                if (parseInt(value) < 1) {
+                    throw invalid(setting, value, "a whole number of at least 1");
+                }
+            }
+            case HOST -> {
+                if (!value.matches("[A-Za-z0-9._:\\[\\]-]+")) {
+                    throw invalid(setting, value, "a host name or IP address, without scheme or port");
+                }
+            }
+            case DIRECTORY -> {
+                Path dir = Path.of(value);
+                if (!Files.isDirectory(dir)) {
+                    throw new ConfigurationException(setting.name() + " points at \"" + value
+                            + "\", which is not a directory: set it to the folder that holds the YAML routes.");
+                }
+                try (Stream<Path> files = Files.list(dir)) {
+                    if (files.noneMatch(f -> f.toString().endsWith(".yaml"))) {
+                        throw new ConfigurationException(setting.name() + " points at \"" + value
+                                + "\", which holds no *.yaml route file: add the route template and a templatedRoute per table.");
+                    }
+                } catch (IOException e) {
+                    throw new ConfigurationException(setting.name() + " points at \"" + value
+                            + "\", which cannot be read: " + e.getMessage());
+                }
+            }
+            case TEXT, SECRET -> {
+                // any text is acceptable; emptiness was decided above
+            }
+        }
+        return value;
+    }
+
+    private static int parseInt(String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            return Integer.MIN_VALUE;
+        }
+    }
+
+    private static ConfigurationException invalid(Setting setting, String value, String expected) {
+        return new ConfigurationException(setting.name() + " must be " + expected + ", but is \"" + value
+                + "\". Fix it in the environment or in .env.");
+    }
+
+    /**
+     * Parses a dotenv file: {@code KEY=VALUE} lines, {@code #} comments, an optional {@code export }
+     * prefix and optional single or double quotes around the value. A missing file is no error.
+     */
+    static Map<String, String> readDotEnv(Path file) {
+        Map<String, String> result = new LinkedHashMap<>();
+        if (!Files.isRegularFile(file)) {
+            return result;
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigurationException(".env cannot be read (" + e.getMessage() + "): fix its permissions or remove it.");
+        }
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith("export ")) {
+                line = line.substring(7).strip();
+            }
+            int eq = line.indexOf('=');
+            if (eq <= 0) {
+                throw new ConfigurationException(".env line " + (i + 1) + " is not of the form NAME=value: fix or remove it.");
+            }
+            String name = line.substring(0, eq).strip();
+            String value = line.substring(eq + 1).strip();
+            if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
+                    || value.startsWith("'") && value.endsWith("'"))) {
+                value = value.substring(1, value.length() - 1);
+            } else {
+                int comment = value.indexOf(" #");
+                if (comment >= 0) {
+                    value = value.substring(0, comment).strip();
+                }
+            }
+            result.put(name, value);
+        }
+        return result;
+    }
+
+    public String get(Setting setting) {
+        return values.get(setting);
+    }
+
+    public int getInt(Setting setting) {
+        return Integer.parseInt(values.get(setting));
+    }
+
+    /** A copy with some values replaced, validated again (used by the demo, which brings its own servers). */
+    public static Settings withOverrides(Map<String, String> base, Map<String, String> overrides) {
+        Map<String, String> merged = new LinkedHashMap<>(base);
+        merged.putAll(overrides);
+        return of(merged);
+    }
+
+    /** Name=value lines for diagnostics, secrets masked. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        values.forEach((k, v) -> sb.append(k).append('=').append(k.secret() && !v.isEmpty() ? "******" : v).append(' '));
+        return sb.toString().trim();
+    }
+}

@@ -1,0 +1,186 @@
+package io.pgchloader.sync;
+
+import java.math.BigDecimal;
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The type mapping from PostgreSQL to ClickHouse, in both of its halves: the column type a target
+ * table gets, and how a value is read from PostgreSQL so that the ClickHouse driver writes it exactly.
+ *
+ * <p>Timestamps travel as {@link Instant}: the driver applies the JVM time zone to {@code LocalDateTime}
+ * (clickhouse-java issue 3127), never to an instant. {@code timestamp} (without time zone) is read as
+ * its wall-clock value and stored as that value in UTC, so ClickHouse shows what PostgreSQL shows.
+ * Values ClickHouse cannot hold (dates outside its range, numbers that do not fit the decimal) stop the
+ * table with a message instead of being clamped or rounded.
+ */
+public final class ClickHouseTypes {
+
+    /** Reads one column of the current row, converted for the ClickHouse driver. */
+    @FunctionalInterface
+    public interface Reader {
+        Object read(ResultSet rs, int index) throws SQLException;
+    }
+
+    // DateTime64 and Date32 cover 1900-01-01 .. 2299-12-31 in ClickHouse; outside, it clamps silently.
+    private static final Instant MIN_INSTANT = Instant.parse("1900-01-01T00:00:00Z");
+    private static final Instant MAX_INSTANT = Instant.parse("2299-12-31T23:59:59.999999Z");
+    private static final LocalDate MIN_DATE = LocalDate.of(1900, 1, 1);
+    private static final LocalDate MAX_DATE = LocalDate.of(2299, 12, 31);
+    private static final int MAX_DECIMAL_PRECISION = 76;
+
+    /** Element types whose arrays map to ClickHouse arrays; other arrays travel as PostgreSQL text. */
+    private static final Set<String> ARRAY_ELEMENTS = Set.of(
+            "int2", "int4", "int8", "float4", "float8", "bool", "text", "varchar", "bpchar", "name", "uuid", "numeric");
+
+    private ClickHouseTypes() {
+    }
+
+    /** The ClickHouse type of a column, without Nullable. */
+    public static String baseType(PgType type) {
+        if (type.isArray()) {
+            PgType element = type.element();
+            return ARRAY_ELEMENTS.contains(element.name())
+                    ? "Array(Nullable(" + baseType(element) + "))"
+                    : "String";
+        }
+        return switch (type.name()) {
+            case "int2" -> "Int16";
+            case "int4" -> "Int32";
+            case "int8" -> "Int64";
+            case "oid" -> "UInt32";
+            case "float4" -> "Float32";
+            case "float8" -> "Float64";
+            case "bool" -> "Bool";
+            case "numeric" -> decimalType(type);
+            case "uuid" -> "UUID";
+            case "date" -> "Date32";
+            case "timestamp", "timestamptz" -> "DateTime64(6, 'UTC')";
+            // text, varchar, char, json, jsonb, interval, inet, enums, time, bytea and the rest: their
+            // exact PostgreSQL text (bytea: its bytes) in a String
+            default -> "String";
+        };
+    }
+
+    /** The full ClickHouse column type: Nullable only where PostgreSQL allows NULL. */
+    public static String columnType(PgColumn column) {
+        String base = baseType(column.type());
+        return column.notNull() || base.startsWith("Array(") ? base : "Nullable(" + base + ")";
+    }
+
+    private static String decimalType(PgType type) {
+        if (type.precision() == 0) {
+            // unconstrained numeric: the widest decimal ClickHouse has, half of it for the fraction;
+            // a value that does not fit stops the table (see reader) rather than being rounded
+            return "Decimal(76, 38)";
+        }
+        return "Decimal(" + type.precision() + ", " + type.scale() + ")";
+    }
+
+    public static boolean isTimestamp(PgType type) {
+        return type.name().equals("timestamp") || type.name().equals("timestamptz");
+    }
+
+    /** How to read a column of this type so that the driver writes it exactly. */
+    public static Reader reader(String column, PgType type) {
+        if (type.isArray()) {
+            PgType element = type.element();
+            if (!ARRAY_ELEMENTS.contains(element.name())) {
+                return ResultSet::getString;
+            }
+            return (rs, i) -> {
+                Array array = rs.getArray(i);
+                if (array == null) {
+                    return null;
+                }
+                Object[] values = (Object[]) array.getArray();
+                if (element.name().equals("numeric")) {
+                    for (int k = 0; k < values.length; k++) {
+                        values[k] = values[k] == null ? null : checkDecimal(column, element, (BigDecimal) values[k]);
+                    }
+                }
+                return values;
+            };
+        }
+        return switch (type.name()) {
+            case "int2" -> (rs, i) -> {
+                short v = rs.getShort(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "int4" -> (rs, i) -> {
+                int v = rs.getInt(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "int8", "oid" -> (rs, i) -> {
+                long v = rs.getLong(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "float4" -> (rs, i) -> {
+                float v = rs.getFloat(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "float8" -> (rs, i) -> {
+                double v = rs.getDouble(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "bool" -> (rs, i) -> {
+                boolean v = rs.getBoolean(i);
+                return rs.wasNull() ? null : v;
+            };
+            case "numeric" -> (rs, i) -> {
+                BigDecimal v = rs.getBigDecimal(i);
+                return v == null ? null : checkDecimal(column, type, v);
+            };
+            case "uuid" -> (rs, i) -> rs.getObject(i, UUID.class);
+            case "date" -> (rs, i) -> {
+                LocalDate v = rs.getObject(i, LocalDate.class);
+                if (v != null && (v.isBefore(MIN_DATE) || v.isAfter(MAX_DATE))) {
+                    throw outOfRange(column, v.toString(), "Date32 holds 1900-01-01 to 2299-12-31");
+                }
+                return v;
+            };
+            case "timestamp" -> (rs, i) -> {
+                LocalDateTime v = rs.getObject(i, LocalDateTime.class);
+                return v == null ? null : checkInstant(column, v.toInstant(ZoneOffset.UTC), v.toString());
+            };
+            case "timestamptz" -> (rs, i) -> {
+                OffsetDateTime v = rs.getObject(i, OffsetDateTime.class);
+                return v == null ? null : checkInstant(column, v.toInstant(), v.toString());
+            };
+            case "bytea" -> ResultSet::getBytes;
+            default -> ResultSet::getString;
+        };
+    }
+
+    private static Instant checkInstant(String column, Instant value, String shown) {
+        if (value.isBefore(MIN_INSTANT) || value.isAfter(MAX_INSTANT)) {
+            throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
+        }
+        return value;
+    }
+
+    private static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {
+        int precision = type.precision() == 0 ? MAX_DECIMAL_PRECISION : type.precision();
+        int scale = type.precision() == 0 ? 38 : type.scale();
+        BigDecimal v = value.scale() > scale ? value.stripTrailingZeros() : value;
+        if (v.scale() > scale || v.precision() - v.scale() > precision - scale) {
+            throw new SyncException("column " + column + ": value " + value.toPlainString()
+                    + " does not fit ClickHouse Decimal(" + precision + ", " + scale
+                    + ") exactly; declare the PostgreSQL column as numeric(p,s) with the precision it needs.");
+        }
+        return v;
+    }
+
+    private static SyncException outOfRange(String column, String value, String range) {
+        return new SyncException("column " + column + ": value " + value + " is outside what ClickHouse can hold ("
+                + range + "); the table stops here rather than store a clamped value.");
+    }
+}

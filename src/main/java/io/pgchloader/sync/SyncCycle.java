@@ -1,0 +1,205 @@
+package io.pgchloader.sync;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * One sync cycle of one table: the SQL it runs, the watermark ClickHouse reported and what was shipped.
+ * Travels through the route in the exchange variable {@code cycle}.
+ *
+ * <p>Two streams, each in the order of its own timestamp column, each resuming from its own watermark:
+ * <ul>
+ *   <li><b>created</b>: rows never updated ({@code updated IS NULL}) with {@code created >= } the largest
+ *   created value among never-updated rows in ClickHouse;</li>
+ *   <li><b>updated</b>: rows with {@code updated >= } the largest updated value in ClickHouse.</li>
+ * </ul>
+ * Batches go in one after the other in that order, so whatever ClickHouse holds of a stream is a prefix
+ * of it: a cycle that dies halfway leaves a watermark the next cycle can safely resume from, and rows
+ * tied on the watermark are read again ({@code >=}) instead of lost. Re-reading is harmless because the
+ * ReplacingMergeTree keeps one version per key. An empty target is a backfill: both streams unbounded.
+ */
+public final class SyncCycle {
+
+    public enum Stream { created, updated }
+
+    private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+
+    private final TableSync table;
+    private final SourceTable source;
+    private final String targetName;
+    private final boolean targetMissing;
+    private final String createTargetSql;
+    private final long startNanos = System.nanoTime();
+    private final Instant startedAt = Instant.now();
+
+    private long targetRows;
+    private Instant createdMark;
+    private Instant updatedMark;
+    private Stream stream;
+    private Instant streamStartMark;
+    private final long[] rows = new long[2];
+    private long reread;
+    private long batches;
+
+    SyncCycle(TableSync table, SourceTable source, String targetName, boolean targetMissing, String createTargetSql) {
+        this.table = table;
+        this.source = source;
+        this.targetName = targetName;
+        this.targetMissing = targetMissing;
+        this.createTargetSql = createTargetSql;
+    }
+
+    public boolean isTargetMissing() {
+        return targetMissing;
+    }
+
+    public String getCreateTargetSql() {
+        return createTargetSql;
+    }
+
+    public int getBatchSize() {
+        return table.getBatchSize();
+    }
+
+    /** One row: how many rows the target holds and the watermark of each stream, as text in UTC. */
+    public String getWatermarkSql() {
+        String created = Identifiers.ch(table.getCreatedColumn());
+        String updated = Identifiers.ch(table.getUpdatedColumn());
+        return "SELECT count() AS target_rows,"
+                + " toString(maxIfOrNull(" + created + ", isNull(" + updated + "))) AS created_mark,"
+                + " toString(maxOrNull(" + updated + ")) AS updated_mark"
+                + " FROM " + targetName;
+    }
+
+    /** Takes the row of {@link #getWatermarkSql()} as camel-jdbc returns it. */
+    public void acceptWatermark(Object result) {
+        Map<?, ?> row = result instanceof List<?> list ? (Map<?, ?>) list.get(0) : (Map<?, ?>) result;
+        targetRows = ((Number) row.get("target_rows")).longValue();
+        createdMark = parseMark(row.get("created_mark"));
+        updatedMark = parseMark(row.get("updated_mark"));
+    }
+
+    private static Instant parseMark(Object text) {
+        if (text == null || text.toString().isEmpty()) {
+            return null;
+        }
+        return LocalDateTime.parse(text.toString(), CLICKHOUSE_DATETIME).toInstant(ZoneOffset.UTC);
+    }
+
+    public boolean isBackfill() {
+        return targetRows == 0;
+    }
+
+    /** Selects the stream the next SQL getters describe. */
+    public void startStream(String name) {
+        stream = Stream.valueOf(name);
+        streamStartMark = mark();
+    }
+
+    private Instant mark() {
+        return stream == Stream.created ? createdMark : updatedMark;
+    }
+
+    private String streamColumn() {
+        return stream == Stream.created ? table.getCreatedColumn() : table.getUpdatedColumn();
+    }
+
+    /** The PostgreSQL query of the current stream, in the order of its timestamp. */
+    public String getSelectSql() {
+        String created = Identifiers.pg(table.getCreatedColumn());
+        String updated = Identifiers.pg(table.getUpdatedColumn());
+        String where = stream == Stream.created
+                ? updated + " IS NULL" + (mark() == null ? "" : " AND " + created + " >= ?")
+                : (mark() == null ? updated + " IS NOT NULL" : updated + " >= ?");
+        return "SELECT " + Identifiers.pgList(source.columnNames())
+                + " FROM " + Identifiers.pg(source.schema(), source.table())
+                + " WHERE " + where
+                + " ORDER BY " + Identifiers.pg(streamColumn());
+    }
+
+    /** The watermark bound to the query's parameter, typed like the column so PostgreSQL compares exactly. */
+    public Object getSelectParameters() {
+        Instant mark = mark();
+        if (mark == null) {
+            return null;
+        }
+        PgType type = source.column(streamColumn()).orElseThrow().type();
+        return type.name().equals("timestamptz")
+                ? mark.atOffset(ZoneOffset.UTC)
+                : LocalDateTime.ofInstant(mark, ZoneOffset.UTC);
+    }
+
+    public String getInsertSql() {
+        return "INSERT INTO " + targetName + " (" + Identifiers.chList(source.columnNames()) + ") VALUES ("
+                + source.columns().stream().map(c -> "?").collect(Collectors.joining(", ")) + ")";
+    }
+
+    /**
+     * Counts a batch ClickHouse accepted and moves the stream's watermark to its last row. Rows exactly
+     * at the watermark the stream started from were shipped before; they count as re-read, not new.
+     */
+    public void batchInserted(List<?> batch) {
+        batches++;
+        int index = source.columnNames().indexOf(streamColumn());
+        for (Object row : batch) {
+            if (((Object[]) row)[index].equals(streamStartMark)) {
+                reread++;
+            } else {
+                rows[stream.ordinal()]++;
+            }
+        }
+        if (!batch.isEmpty()) {
+            Instant last = (Instant) ((Object[]) batch.get(batch.size() - 1))[index];
+            if (stream == Stream.created) {
+                createdMark = last;
+            } else {
+                updatedMark = last;
+            }
+        }
+    }
+
+    public long rowsCreated() {
+        return rows[Stream.created.ordinal()];
+    }
+
+    public long rowsUpdated() {
+        return rows[Stream.updated.ordinal()];
+    }
+
+    public long batches() {
+        return batches;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    public double seconds() {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    public Instant createdMark() {
+        return createdMark;
+    }
+
+    public Instant updatedMark() {
+        return updatedMark;
+    }
+
+    /** The cycle's log line: rows per stream, batches, duration and the watermark it leaves behind. */
+    public String summary() {
+        return String.format("%s%s: created %d, updated %d rows (%d re-read at the watermark) in %d batches, %.2f s,"
+                        + " watermark created %s, updated %s",
+                source.qualifiedName(), isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), reread, batches,
+                seconds(), show(createdMark), show(updatedMark));
+    }
+
+    private static String show(Instant mark) {
+        return mark == null ? "-" : CLICKHOUSE_DATETIME.format(LocalDateTime.ofInstant(mark, ZoneOffset.UTC));
+    }
+}

@@ -1,0 +1,187 @@
+package io.pgchloader.sync;
+
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One synced table: the route template's parameters, and the steps of its cycle that need Java
+ * (catalog, watermark, the cycle's log line). Created once per templatedRoute as the template's local
+ * bean {@code tableSync}.
+ */
+public class TableSync implements CamelContextAware {
+
+    private static final Logger LOG = LoggerFactory.getLogger("sync");
+
+    private CamelContext camelContext;
+    private String schema = "public";
+    private String table;
+    private String targetTable;
+    private String primaryKey = "id";
+    private String createdColumn = "created_at";
+    private String updatedColumn = "updated_at";
+    private int batchSize = 5000;
+
+    /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
+    public void beginCycle(Exchange exchange) throws SQLException {
+        SyncEnvironment env = environment();
+        SourceTable source = PostgresCatalog.describe(env.postgres(), schema, table);
+        List<String> key = key(source);
+        checkTimestampColumns(source);
+
+        String target = targetTable();
+        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
+        if (existing.exists()) {
+            existing.checkFits(source);
+        } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+            throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
+                    + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
+        }
+        String ddl = existing.exists() ? null
+                : TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn);
+        exchange.setVariable("cycle", new SyncCycle(this, source, Identifiers.ch(env.clickHouseDatabase(), target),
+                !existing.exists(), ddl));
+    }
+
+    private List<String> key(SourceTable source) {
+        List<String> key = primaryKey == null || primaryKey.isBlank()
+                ? source.primaryKey()
+                : Arrays.stream(primaryKey.split(",")).map(String::strip).toList();
+        if (key.isEmpty()) {
+            throw new SyncException(source.qualifiedName() + " has no primary key: set the templatedRoute parameter"
+                    + " primaryKey to the column(s) that identify a row.");
+        }
+        for (String column : key) {
+            PgColumn c = source.column(column).orElseThrow(() -> new SyncException("primaryKey column " + column
+                    + " does not exist in " + source.qualifiedName() + ": fix the templatedRoute parameter primaryKey."));
+            if (!c.notNull()) {
+                throw new SyncException("primaryKey column " + source.qualifiedName() + "." + column
+                        + " allows NULL: a key must be NOT NULL (make it so, or pick other key columns).");
+            }
+        }
+        return key;
+    }
+
+    private void checkTimestampColumns(SourceTable source) {
+        for (String name : List.of(createdColumn, updatedColumn)) {
+            PgColumn c = source.column(name).orElseThrow(() -> new SyncException(source.qualifiedName()
+                    + " has no column " + name + ": set the templatedRoute parameters createdColumn and updatedColumn."));
+            if (!ClickHouseTypes.isTimestamp(c.type())) {
+                throw new SyncException(source.qualifiedName() + "." + name + " is of type " + c.type().name()
+                        + ", but the watermark columns must be timestamp or timestamptz.");
+            }
+        }
+        if (!source.column(createdColumn).orElseThrow().notNull()) {
+            // a row with neither timestamp would match no stream and never arrive
+            throw new SyncException(source.qualifiedName() + "." + createdColumn + " allows NULL, so rows without"
+                    + " it could never be synced: make it NOT NULL or choose another createdColumn.");
+        }
+    }
+
+    public void acceptWatermark(Exchange exchange) {
+        cycle(exchange).acceptWatermark(exchange.getMessage().getBody());
+    }
+
+    public void endCycle(Exchange exchange) {
+        SyncCycle cycle = cycle(exchange);
+        LOG.info(cycle.summary());
+        environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), true, cycle.summary(),
+                cycle.rowsCreated(), cycle.rowsUpdated(), cycle.batches(), java.time.Instant.now()));
+    }
+
+    /** Logs a failed cycle in one line; the scheduler carries on and the next cycle resumes from ClickHouse. */
+    public void failCycle(Exchange exchange) {
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
+        String message = schema + "." + table + ": cycle failed"
+                + (cycle == null ? "" : String.format(" after %.2f s (%d created, %d updated rows shipped)",
+                cycle.seconds(), cycle.rowsCreated(), cycle.rowsUpdated()))
+                + ": " + describe(error);
+        LOG.error(message);
+        environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), false, message,
+                cycle == null ? 0 : cycle.rowsCreated(), cycle == null ? 0 : cycle.rowsUpdated(),
+                cycle == null ? 0 : cycle.batches(), java.time.Instant.now()));
+    }
+
+    /** The most telling message in a cause chain: ours if there is one, else the deepest. */
+    static String describe(Throwable error) {
+        Throwable deepest = error;
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SyncException) {
+                return t.getMessage();
+            }
+            deepest = t;
+        }
+        return deepest == null ? "unknown error" : deepest.getClass().getSimpleName() + ": " + deepest.getMessage();
+    }
+
+    private static SyncCycle cycle(Exchange exchange) {
+        return exchange.getVariable("cycle", SyncCycle.class);
+    }
+
+    private SyncEnvironment environment() {
+        return camelContext.getRegistry().findSingleByType(SyncEnvironment.class);
+    }
+
+    private String targetTable() {
+        return targetTable == null || targetTable.isBlank() ? table : targetTable;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = schema;
+    }
+
+    public void setTable(String table) {
+        this.table = table;
+    }
+
+    public void setTargetTable(String targetTable) {
+        this.targetTable = targetTable;
+    }
+
+    public void setPrimaryKey(String primaryKey) {
+        this.primaryKey = primaryKey;
+    }
+
+    public void setCreatedColumn(String createdColumn) {
+        this.createdColumn = createdColumn;
+    }
+
+    public void setUpdatedColumn(String updatedColumn) {
+        this.updatedColumn = updatedColumn;
+    }
+
+    public void setBatchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, but is " + batchSize);
+        }
+        this.batchSize = batchSize;
+    }
+
+    public String getCreatedColumn() {
+        return createdColumn;
+    }
+
+    public String getUpdatedColumn() {
+        return updatedColumn;
+    }
+
+    public int getBatchSize() {
+        return batchSize;
+    }
+}
