@@ -1,0 +1,64 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.sync.SyncStatus;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Rows travel in exchanges of batchSize rows, each one INSERT into ClickHouse. */
+class BatchingTest {
+
+    @TempDir
+    Path tmp;
+
+    LoaderFixture loader;
+
+    @AfterEach
+    void stop() {
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    @Test
+    void ships_12345_rows_in_batches_of_5000_5000_and_2345() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text, created_at timestamp NOT NULL, updated_at timestamp)");
+        loader.start();
+        // the first cycle creates the (still empty) target; freeze merges so every INSERT stays one part
+        assertTrue(loader.cycle("sync-events").succeeded());
+        loader.ch("SYSTEM STOP MERGES events");
+        loader.pg("INSERT INTO events SELECT g, 'event ' || g, timestamp '2024-01-01' + g * interval '1 second'"
+                + " FROM generate_series(1, 12345) g");
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-events");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(3, outcome.batches());
+        assertEquals(12_345, outcome.rowsCreated());
+        assertEquals(List.of("5000", "5000", "2345"),
+                loader.chRows("SELECT rows FROM system.parts WHERE database = currentDatabase() AND table = 'events'"
+                        + " AND active ORDER BY min_block_number"));
+    }
+
+    @Test
+    void honours_the_batch_size_parameter() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO events SELECT g, timestamp '2024-01-01' + g * interval '1 second' FROM generate_series(1, 4500) g");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-events");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(5, outcome.batches());
+        assertEquals(4_500, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+}

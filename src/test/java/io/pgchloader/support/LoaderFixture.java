@@ -1,0 +1,148 @@
+package io.pgchloader.support;
+
+import io.pgchloader.LoaderApplication;
+import io.pgchloader.config.Settings;
+import io.pgchloader.sync.SyncStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A loader on databases of its own: a PostgreSQL and a ClickHouse database, a routes folder holding the
+ * project's route template plus the templatedRoutes a test writes, and the application with its
+ * scheduler held so that the test decides when a cycle runs.
+ */
+public final class LoaderFixture implements AutoCloseable {
+
+    public final String database;
+    public final Path routesDir;
+    private LoaderApplication app;
+
+    public LoaderFixture(Path tempDir) throws IOException {
+        database = TestDatabases.freshDatabase("t");
+        routesDir = tempDir.resolve("routes");
+        Files.createDirectories(routesDir);
+        Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routesDir.resolve("pg-to-clickhouse.yaml"));
+    }
+
+    /** Copies the project's own tables.yaml (the seed's five tables). */
+    public LoaderFixture withSeedRoutes() throws IOException {
+        Files.copy(Path.of("routes", "tables.yaml"), routesDir.resolve("tables.yaml"));
+        return this;
+    }
+
+    /** Adds a routes file, as a user would. */
+    public LoaderFixture withRoutes(String fileName, String yaml) throws IOException {
+        Files.writeString(routesDir.resolve(fileName), yaml);
+        return this;
+    }
+
+    /** A templatedRoute of the project's template with the given parameters (name, value pairs). */
+    public static String templatedRoute(String routeId, String... parameters) {
+        StringBuilder yaml = new StringBuilder("- templatedRoute:\n    routeTemplateRef: pg-to-clickhouse\n    routeId: ")
+                .append(routeId).append("\n    parameters:\n");
+        for (int i = 0; i < parameters.length; i += 2) {
+            yaml.append("      - name: ").append(parameters[i]).append("\n        value: \"")
+                    .append(parameters[i + 1].replace("\\", "\\\\").replace("\"", "\\\"")).append("\"\n");
+        }
+        return yaml.toString();
+    }
+
+    public Map<String, String> environment() {
+        Map<String, String> env = TestDatabases.servers().settings(database, database);
+        env.put("ROUTES_DIR", routesDir.toString());
+        return env;
+    }
+
+    public LoaderFixture start() {
+        app = new LoaderApplication(Settings.of(environment()), false);
+        app.start();
+        return this;
+    }
+
+    public SyncStatus.Outcome cycle(String routeId) {
+        return app.cycles().run(routeId);
+    }
+
+    public LoaderApplication app() {
+        return app;
+    }
+
+    public Connection postgres() throws SQLException {
+        return TestDatabases.postgres(database);
+    }
+
+    public Connection clickHouse() throws SQLException {
+        return TestDatabases.clickHouse(database);
+    }
+
+    public void pg(String... statements) throws SQLException {
+        try (Connection c = postgres(); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        }
+    }
+
+    public void ch(String... statements) throws SQLException {
+        try (Connection c = clickHouse(); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        }
+    }
+
+    public long chLong(String sql) throws SQLException {
+        try (Connection c = clickHouse(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    public long pgLong(String sql) throws SQLException {
+        try (Connection c = postgres(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** All rows of a ClickHouse query as text, one string per row with columns joined by " | ". */
+    public List<String> chRows(String sql) throws SQLException {
+        try (Connection c = clickHouse(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            return rows(rs);
+        }
+    }
+
+    public List<String> pgRows(String sql) throws SQLException {
+        try (Connection c = postgres(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            return rows(rs);
+        }
+    }
+
+    private static List<String> rows(ResultSet rs) throws SQLException {
+        List<String> rows = new ArrayList<>();
+        int n = rs.getMetaData().getColumnCount();
+        while (rs.next()) {
+            StringBuilder row = new StringBuilder();
+            for (int i = 1; i <= n; i++) {
+                row.append(i > 1 ? " | " : "").append(rs.getString(i));
+            }
+            rows.add(row.toString());
+        }
+        return rows;
+    }
+
+    @Override
+    public void close() {
+        if (app != null) {
+            app.close();
+        }
+    }
+}
