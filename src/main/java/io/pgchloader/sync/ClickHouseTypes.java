@@ -99,7 +99,8 @@ public final class ClickHouseTypes {
             return (rs, i) -> {
                 Array array = rs.getArray(i);
                 if (array == null) {
-                    return null;
+                    // ClickHouse has no Nullable(Array): a NULL array arrives as an empty one
+                    return new Object[0];
                 }
                 Object[] values = (Object[]) array.getArray();
                 if (element.name().equals("numeric")) {
