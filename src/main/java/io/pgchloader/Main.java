@@ -1,6 +1,7 @@
 package io.pgchloader;
 
 import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.demo.Demo;
 import org.slf4j.Logger;
@@ -49,11 +50,10 @@ public final class Main {
                     return Demo.run();
                 }
                 case "--once" -> {
-                    return once(Settings.load());
+                    return once(applyLogLevel(Settings.load()));
                 }
                 default -> {
-                    Settings settings = Settings.load();
-                    new LoaderApplication(settings, true).runScheduled();
+                    new LoaderApplication(applyLogLevel(Settings.load()), true).runScheduled();
                     return EXIT_OK;
                 }
             }
@@ -64,6 +64,12 @@ public final class Main {
             LOG.error("Failed: {}", LoaderApplication.rootMessage(e));
             return EXIT_CYCLE_FAILED;
         }
+    }
+
+    private static Settings applyLogLevel(Settings settings) {
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(ch.qos.logback.classic.Level.toLevel(settings.get(Setting.LOG_LEVEL)));
+        return settings;
     }
 
     static int once(Settings settings) {

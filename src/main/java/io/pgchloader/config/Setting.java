@@ -23,10 +23,12 @@ public enum Setting {
 
     ROUTES_DIR("routes", Kind.DIRECTORY, "Folder the YAML routes (the route template and one templatedRoute per table) are loaded from."),
 
-    PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor.");
+    PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor."),
+
+    LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries stay at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */
-    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT }
+    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT, LOG_LEVEL }
 
     private final String defaultValue;
     private final Kind kind;

@@ -84,6 +84,11 @@ public final class Settings {
                             + "\", which cannot be read: " + e.getMessage());
                 }
             }
+            case LOG_LEVEL -> {
+                if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(value.toUpperCase(java.util.Locale.ROOT))) {
+                    throw invalid(setting, value, "one of ERROR, WARN, INFO, DEBUG, TRACE");
+                }
+            }
             case TEXT, SECRET -> {
                 // any text is acceptable; emptiness was decided above
             }
@@ -153,13 +158,6 @@ public final class Settings {
 
     public int getInt(Setting setting) {
         return Integer.parseInt(values.get(setting));
-    }
-
-    /** A copy with some values replaced, validated again (used by the demo, which brings its own servers). */
-    public static Settings withOverrides(Map<String, String> base, Map<String, String> overrides) {
-        Map<String, String> merged = new LinkedHashMap<>(base);
-        merged.putAll(overrides);
-        return of(merged);
     }
 
     /** Name=value lines for diagnostics, secrets masked. */
