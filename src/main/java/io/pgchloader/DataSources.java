@@ -8,6 +8,13 @@ import io.pgchloader.config.Settings;
 /** Connection pools for both databases. Credentials go in as properties, never into a URL or a log line. */
 final class DataSources {
 
+    /**
+     * How long a cycle waits for a connection. Each table holds at most one connection per database at a
+     * time and the pools have room for every Quartz thread, so a longer wait only ever means the database
+     * is unreachable or refuses the login: better to fail the cycle soon with that reason.
+     */
+    private static final long CONNECTION_TIMEOUT_MS = 5_000;
+
     private DataSources() {
     }
 
@@ -27,6 +34,7 @@ final class DataSources {
         config.setMaximumPoolSize(10);
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
+        config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         config.addDataSourceProperty("ApplicationName", "pg-ch-loader");
         return new HikariDataSource(config);
     }
@@ -45,6 +53,7 @@ final class DataSources {
         config.setMaximumPoolSize(10);
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
+        config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         config.addDataSourceProperty("beta.row_binary_for_simple_insert", "true");
         return new HikariDataSource(config);
     }

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class LoaderApplication implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger("loader");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private final Settings settings;
     private final boolean scheduled;
@@ -56,8 +56,6 @@ public final class LoaderApplication implements AutoCloseable {
                 .withDumpRoutes(null);
         main.addInitialProperty("loader.postgres.fetchSize", settings.get(Setting.PG_FETCH_SIZE));
         main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
-        // one cycle per table at a time is enforced per job; this bounds how many tables sync at once
-        main.addInitialProperty("camel.component.quartz.properties[org.quartz.threadPool.threadCount]", "4");
     }
 
     /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */
@@ -81,6 +79,27 @@ public final class LoaderApplication implements AutoCloseable {
                     + settings.get(Setting.ROUTES_DIR) + ": add one per table (see README).");
         }
         LOG.info("Loaded {} table route(s): {}", tables.size(), String.join(", ", tables));
+    }
+
+    /**
+     * Tries one connection to each database. Returns one line per database that cannot be reached, so
+     * {@code --once} can fail at once with the reason instead of once per table.
+     */
+    public List<String> unreachableDatabases() {
+        List<String> problems = new java.util.ArrayList<>();
+        check(postgres, "PostgreSQL at " + settings.get(Setting.POSTGRES_HOST) + ":" + settings.get(Setting.POSTGRES_PORT)
+                + "/" + settings.get(Setting.POSTGRES_DB) + " as " + settings.get(Setting.POSTGRES_USER), problems);
+        check(clickHouse, "ClickHouse at " + settings.get(Setting.CLICKHOUSE_HOST) + ":" + settings.get(Setting.CLICKHOUSE_PORT)
+                + "/" + settings.get(Setting.CLICKHOUSE_DB) + " as " + settings.get(Setting.CLICKHOUSE_USER), problems);
+        return problems;
+    }
+
+    private static void check(javax.sql.DataSource dataSource, String what, List<String> problems) {
+        try (java.sql.Connection connection = dataSource.getConnection()) {
+            connection.isValid(5);
+        } catch (java.sql.SQLException e) {
+            problems.add("cannot connect to " + what + ": " + rootMessage(e));
+        }
     }
 
     public CycleRunner cycles() {

@@ -4,6 +4,7 @@ import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.demo.Demo;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,7 +19,7 @@ public final class Main {
     public static final int EXIT_CYCLE_FAILED = 1;
     public static final int EXIT_BAD_CONFIGURATION = 2;
 
-    private static final Logger LOG = LoggerFactory.getLogger("loader");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private static final String USAGE = """
             Usage: java -jar target/pg-ch-loader.jar [--once | --demo | --help]
@@ -67,14 +68,19 @@ public final class Main {
     }
 
     private static Settings applyLogLevel(Settings settings) {
-        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.setLevel(ch.qos.logback.classic.Level.toLevel(settings.get(Setting.LOG_LEVEL)));
+        ch.qos.logback.classic.Logger own = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.pgchloader");
+        own.setLevel(ch.qos.logback.classic.Level.toLevel(settings.get(Setting.LOG_LEVEL)));
         return settings;
     }
 
     static int once(Settings settings) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
+            List<String> unreachable = app.unreachableDatabases();
+            if (!unreachable.isEmpty()) {
+                unreachable.forEach(LOG::error);
+                return EXIT_CYCLE_FAILED;
+            }
             return app.cycles().runAll() ? EXIT_OK : EXIT_CYCLE_FAILED;
         }
     }

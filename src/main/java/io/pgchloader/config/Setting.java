@@ -25,7 +25,7 @@ public enum Setting {
 
     PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor."),
 
-    LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries stay at WARN.");
+    LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries always log at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */
     public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT, LOG_LEVEL }

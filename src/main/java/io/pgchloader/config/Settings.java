@@ -105,8 +105,14 @@ public final class Settings {
     }
 
     private static ConfigurationException invalid(Setting setting, String value, String expected) {
-        return new ConfigurationException(setting.name() + " must be " + expected + ", but is \"" + value
+        return new ConfigurationException(setting.name() + " must be " + expected + ", but is \"" + shown(value)
                 + "\". Fix it in the environment or in .env.");
+    }
+
+    /** A value as it may be shown: a URL pasted where a host belongs can carry credentials before '@'. */
+    private static String shown(String value) {
+        int at = value.lastIndexOf('@');
+        return at < 0 ? value : "***" + value.substring(at);
     }
 
     /**

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Demo {
 
-    private static final Logger LOG = LoggerFactory.getLogger("demo");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.demo");
 
     static final int VISITS = 120_000;
     static final int CYCLES_WITH_WRITER = 5;

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  */
 final class DemoWriter implements Runnable {
 
-    private static final Logger LOG = LoggerFactory.getLogger("writer");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.writer");
 
     private final DataSource dataSource;
     private final AtomicBoolean running = new AtomicBoolean(true);

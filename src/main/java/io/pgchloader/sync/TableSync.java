@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 public class TableSync implements CamelContextAware {
 
-    private static final Logger LOG = LoggerFactory.getLogger("sync");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.sync");
 
     private CamelContext camelContext;
     private String schema = "public";

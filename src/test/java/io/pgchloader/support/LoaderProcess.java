@@ -56,6 +56,12 @@ public final class LoaderProcess implements AutoCloseable {
      * @param args        command-line arguments of {@code Main}
      */
     public static LoaderProcess start(Path workDir, Map<String, String> environment, String... args) throws IOException {
+        return start(workDir, environment, List.of(), args);
+    }
+
+    /** As {@link #start(Path, Map, String...)}, with extra options for the child JVM (before the main class). */
+    public static LoaderProcess start(Path workDir, Map<String, String> environment, List<String> jvmOptions,
+                                      String... args) throws IOException {
         Path output = workDir.resolve("loader-output.log");
         List<String> command = new ArrayList<>();
         command.add(javaBinary());
@@ -63,6 +69,7 @@ public final class LoaderProcess implements AutoCloseable {
         command.add("-XX:TieredStopAtLevel=1");
         // the same (deliberately non-UTC) zone as the tests, since the ClickHouse driver applies it
         command.add("-Duser.timezone=" + TimeZone.getDefault().getID());
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classPath());
         command.add(MAIN_CLASS);

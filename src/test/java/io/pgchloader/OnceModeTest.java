@@ -1,0 +1,99 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code --once} runs one cycle of every configured table and exits: 0 when all succeeded, 1 otherwise,
+ * and a table that fails does not keep the others from being synced.
+ */
+class OnceModeTest {
+
+    static final Duration RUN_LIMIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path tmp;
+
+    LoaderFixture loader;
+    LoaderProcess process;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (process != null) {
+            process.close();
+        }
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    @Test
+    void syncs_every_table_and_exits_0_then_exits_1_when_a_table_is_missing_while_still_syncing_the_others()
+            throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-customers", "table", "customers")
+                        + LoaderFixture.templatedRoute("sync-orders", "table", "orders"));
+        loader.pg("CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL,"
+                        + " created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12, 2),"
+                        + " created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO customers SELECT g, 'customer ' || g, timestamp '2025-01-01' + g * interval '1 minute'"
+                        + " FROM generate_series(1, 30) g",
+                "INSERT INTO orders SELECT g, 1 + g % 30, g * 1.25, timestamptz '2025-02-01 00:00+00' + g * interval '1 second'"
+                        + " FROM generate_series(1, 250) g");
+        Path workDir = Files.createDirectories(tmp.resolve("work"));
+
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        int exit = process.awaitExit(RUN_LIMIT);
+
+        String output = process.output();
+        assertEquals(0, exit, output);
+        assertEquals(List.of(), process.errorLines(), output);
+        assertTrue(output.contains("route(s): sync-customers, sync-orders"), output);
+        assertTablesMatch(30, 250);
+
+        // new rows in both tables, and a templatedRoute for a table PostgreSQL does not have, placed
+        // first, so its cycle fails before the good tables' cycles run
+        loader.pg("INSERT INTO customers SELECT g, 'late customer ' || g, localtimestamp FROM generate_series(31, 35) g",
+                "INSERT INTO orders SELECT g, 1, 9.99, now() FROM generate_series(251, 260) g",
+                "UPDATE orders SET amount = 0, updated_at = now() WHERE id = 7");
+        loader.withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-ghost", "table", "no_such_table")
+                + LoaderFixture.templatedRoute("sync-customers", "table", "customers")
+                + LoaderFixture.templatedRoute("sync-orders", "table", "orders"));
+
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        exit = process.awaitExit(RUN_LIMIT);
+
+        output = process.output();
+        assertEquals(1, exit, output);
+        List<String> errors = process.errorLines();
+        assertFalse(errors.isEmpty(), output);
+        assertTrue(errors.stream().allMatch(l -> l.contains("no_such_table")),
+                "only the missing table fails, by name:\n" + output);
+        assertTrue(errors.get(0).contains("check the templatedRoute"), "with a hint what to fix: " + errors.get(0));
+        assertTrue(output.contains("route(s): sync-ghost, sync-customers, sync-orders"), "the failing table came first:\n" + output);
+        assertTablesMatch(35, 260);
+        assertEquals("0.00", loader.chRows("SELECT toString(toDecimalString(amount, 2)) FROM orders FINAL WHERE id = 7").get(0),
+                "the update arrived too");
+    }
+
+    private void assertTablesMatch(long customers, long orders) throws Exception {
+        assertEquals(customers, loader.pgLong("SELECT count(*) FROM customers"));
+        assertEquals(orders, loader.pgLong("SELECT count(*) FROM orders"));
+        assertEquals(customers, loader.chLong("SELECT count() FROM customers FINAL"));
+        assertEquals(orders, loader.chLong("SELECT count() FROM orders FINAL"));
+        assertEquals(loader.pgRows("SELECT id || ' ' || name FROM customers ORDER BY id"),
+                loader.chRows("SELECT concat(toString(id), ' ', name) FROM customers FINAL ORDER BY id"));
+    }
+}

@@ -1,0 +1,109 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Without an argument the loader runs every table on its Quartz schedule (the template parameter
+ * {@code cron}) until it is stopped; SIGTERM stops it cleanly.
+ */
+class ScheduledModeTest {
+
+    static final Duration ARRIVAL_LIMIT = Duration.ofSeconds(30);
+    static final Duration STOP_LIMIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path tmp;
+
+    LoaderFixture loader;
+    LoaderProcess process;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (process != null) {
+            process.close();
+        }
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    @Test
+    void syncs_on_a_one_second_cron_until_sigterm_stops_it_cleanly() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", "0/1 * * * * ?"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text,"
+                        + " created_at timestamp NOT NULL DEFAULT localtimestamp, updated_at timestamp)",
+                "INSERT INTO events (id, payload) SELECT g, 'first ' || g FROM generate_series(1, 20) g");
+        Path workDir = Files.createDirectories(tmp.resolve("work"));
+
+        process = LoaderProcess.start(workDir, loader.environment());
+
+        awaitClickHouseCount(20);
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'second ' || g FROM generate_series(21, 27) g",
+                "UPDATE events SET payload = 'changed', updated_at = localtimestamp WHERE id = 3");
+        awaitClickHouseCount(27);
+        awaitValue("SELECT payload FROM events FINAL WHERE id = 3", "changed");
+        assertTrue(process.isAlive(), "still running on its schedule:\n" + process.output());
+
+        long cycles = process.lines().stream().filter(l -> l.contains("public.events")).count();
+        assertTrue(cycles >= 2, "one log line per cycle, several cycles by now:\n" + process.output());
+
+        long stopping = System.nanoTime();
+        process.terminate();
+        int exit = process.awaitExit(STOP_LIMIT);
+        Duration took = Duration.ofNanos(System.nanoTime() - stopping);
+
+        String output = process.output();
+        assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took);
+        // camel-main stops Camel from the JVM's shutdown hook; the JVM then ends as SIGTERM asked (128 + 15)
+        assertTrue(exit == 0 || exit == 143, "exit code " + exit + "\n" + output);
+        assertEquals(List.of(), process.errorLines(), output);
+        assertFalse(output.contains("Exception"), "no stack trace on the way out:\n" + output);
+        List<String> lines = process.lines().stream().filter(l -> !l.isBlank()).toList();
+        assertFalse(lines.isEmpty());
+        for (String line : lines) {
+            assertTrue(LoaderProcess.LOG_LINE.matcher(line).matches(), "not in the log format: \"" + line + "\"\n" + output);
+        }
+        assertEquals(27, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    private void awaitClickHouseCount(long expected) throws Exception {
+        awaitValue("SELECT toString(count()) FROM events FINAL", Long.toString(expected));
+    }
+
+    /** Polls ClickHouse until the query's single value equals the expected one. */
+    private void awaitValue(String sql, String expected) throws Exception {
+        long deadline = System.nanoTime() + ARRIVAL_LIMIT.toNanos();
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                List<String> rows = loader.chRows(sql);
+                last = rows.isEmpty() ? null : rows.get(0);
+            } catch (SQLException e) {
+                last = "(" + e.getMessage() + ")"; // the first cycle has not created the table yet
+            }
+            if (expected.equals(last)) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("the loader exited with " + process.awaitExit(Duration.ZERO) + ":\n" + process.output());
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("\"" + sql + "\" gave " + last + ", not " + expected + ", within "
+                + ARRIVAL_LIMIT.toSeconds() + " s; output:\n" + process.output());
+    }
+}
