@@ -9,9 +9,13 @@
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /build
 
-# Dependencies first: this layer is rebuilt only when pom.xml changes.
+# Dependencies and plugins first: this layer is rebuilt only when pom.xml changes.
+# Not dependency:go-offline: it resolves each dependency without the pom's exclusions and so fails on
+# the unpublished com.github.luben:zstd-jni:cloud that clickhouse-jdbc declares (tried with Maven 3.9.9
+# and plugin 3.8.1 to 3.10.0). resolve + resolve-plugins honour the exclusions, and were checked to
+# cache everything the package step below needs (it then also passes with -o, offline).
 COPY pom.xml ./
-RUN mvn -B -q dependency:go-offline
+RUN mvn -B -q dependency:resolve dependency:resolve-plugins
 
 # sql/ and routes/ are packaged into the jar as resources (see pom.xml), so they are needed here too.
 COPY src ./src

@@ -35,7 +35,8 @@ final class DataSources {
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
-        config.addDataSourceProperty("ApplicationName", "pg-ch-loader");
+        // the write horizon recognises (and ignores) the loader's own read-only sessions by this name
+        config.addDataSourceProperty("ApplicationName", io.pgchloader.sync.WriteHorizon.LOADER_APPLICATION_NAME);
         return new HikariDataSource(config);
     }
 

@@ -46,7 +46,9 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("clickhouse", clickHouse);
         main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
         main.bind("copyStream", new CopyStreamSteps());
-        main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB), status));
+        main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
+                java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
+                java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)), status));
 
         Path routes = Path.of(settings.get(Setting.ROUTES_DIR)).toAbsolutePath().normalize();
         main.configure().withName("pg-ch-loader")

@@ -23,12 +23,24 @@ public enum Setting {
 
     ROUTES_DIR("routes", Kind.DIRECTORY, "Folder the YAML routes (the route template and one templatedRoute per table) are loaded from."),
 
+    POSTGRES_TIMEZONE("UTC", Kind.ZONE, "Time zone in which sessions write the synced tables' timestamp-without-time-zone columns"
+            + " (PostgreSQL's TimeZone setting, usually the server default). The watermark's upper bound and daylight-saving"
+            + " overlaps of such columns are computed in it; timestamptz columns do not depend on it."),
     PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor."),
+
+    SYNC_LOOKBACK_SECONDS("3600", Kind.NON_NEGATIVE_INT, "Re-read window behind the watermark, used only when the loader"
+            + " cannot see every open transaction (its role lacks pg_read_all_stats) and after a daylight-saving fall-back of"
+            + " POSTGRES_TIMEZONE. Must exceed the longest write transaction on synced tables."),
+
+    RETRY_MAX_ATTEMPTS("5", Kind.NON_NEGATIVE_INT, "Times a failed ClickHouse insert (or PostgreSQL query) is retried before"
+            + " the cycle fails; the next cycle resumes where ClickHouse stopped."),
+    RETRY_INITIAL_DELAY_MS("1000", Kind.POSITIVE_INT, "Delay before the first retry; each further retry waits twice as long."),
+    RETRY_MAX_DELAY_MS("30000", Kind.POSITIVE_INT, "Longest delay between two retries."),
 
     LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries always log at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */
-    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT, LOG_LEVEL }
+    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT, NON_NEGATIVE_INT, ZONE, LOG_LEVEL }
 
     private final String defaultValue;
     private final Kind kind;

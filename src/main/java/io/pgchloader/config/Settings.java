@@ -84,6 +84,18 @@ public final class Settings {
                             + "\", which cannot be read: " + e.getMessage());
                 }
             }
+            case NON_NEGATIVE_INT -> {
+                if (parseInt(value) < 0) {
+                    throw invalid(setting, value, "a whole number of at least 0");
+                }
+            }
+            case ZONE -> {
+                try {
+                    java.time.ZoneId.of(value);
+                } catch (java.time.DateTimeException e) {
+                    throw invalid(setting, value, "a time zone name such as UTC or Europe/Berlin");
+                }
+            }
             case LOG_LEVEL -> {
                 if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(value.toUpperCase(java.util.Locale.ROOT))) {
                     throw invalid(setting, value, "one of ERROR, WARN, INFO, DEBUG, TRACE");

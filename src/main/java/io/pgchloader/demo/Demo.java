@@ -103,7 +103,7 @@ public final class Demo {
     static Connection clickHouse(EmbeddedDatabases db, String database) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", "default");
-        p.setProperty("password", "");
+        p.setProperty("password", db.clickHousePassword());
         return DriverManager.getConnection("jdbc:clickhouse://" + db.clickHouseHost() + ":" + db.clickHousePort() + "/" + database, p);
     }
 

@@ -10,11 +10,13 @@ import javax.sql.DataSource;
  * A real PostgreSQL 17 and a real ClickHouse 26.7, both embedded, for the demo and the tests.
  *
  * <p>{@code PGCH_TEST_CLICKHOUSE=host:port} points at an existing ClickHouse (for example docker
- * compose's) instead of starting one; it must accept user {@code default} without a password.
+ * compose's) instead of starting one, as user {@code default} with the password in
+ * {@code PGCH_TEST_CLICKHOUSE_PASSWORD} (empty when unset).
  */
 public final class EmbeddedDatabases implements AutoCloseable {
 
     public static final String EXISTING_CLICKHOUSE = "PGCH_TEST_CLICKHOUSE";
+    public static final String EXISTING_CLICKHOUSE_PASSWORD = "PGCH_TEST_CLICKHOUSE_PASSWORD";
 
     private final EmbeddedPostgres postgres;
     private final EmbeddedClickHouse clickHouse;
@@ -63,6 +65,11 @@ public final class EmbeddedDatabases implements AutoCloseable {
         return clickHousePort;
     }
 
+    public String clickHousePassword() {
+        String password = clickHouse == null ? System.getenv(EXISTING_CLICKHOUSE_PASSWORD) : null;
+        return password == null ? "" : password;
+    }
+
     /** The loader's settings for a PostgreSQL database and a ClickHouse database on these servers. */
     public Map<String, String> settings(String postgresDatabase, String clickHouseDatabase) {
         Map<String, String> settings = new LinkedHashMap<>();
@@ -74,8 +81,10 @@ public final class EmbeddedDatabases implements AutoCloseable {
         settings.put("CLICKHOUSE_HOST", clickHouseHost);
         settings.put("CLICKHOUSE_PORT", Integer.toString(clickHousePort));
         settings.put("CLICKHOUSE_USER", "default");
-        settings.put("CLICKHOUSE_PASSWORD", "");
+        settings.put("CLICKHOUSE_PASSWORD", clickHousePassword());
         settings.put("CLICKHOUSE_DB", clickHouseDatabase);
+        // writers on the embedded server are JDBC sessions of this JVM, which use its zone
+        settings.put("POSTGRES_TIMEZONE", java.time.ZoneId.systemDefault().getId());
         return settings;
     }
 

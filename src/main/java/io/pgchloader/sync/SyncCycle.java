@@ -31,6 +31,8 @@ public final class SyncCycle {
 
     private final TableSync table;
     private final SourceTable source;
+    private final WriteHorizon horizon;
+    private final SyncEnvironment environment;
     private final String targetName;
     private final boolean targetMissing;
     private final String createTargetSql;
@@ -46,9 +48,12 @@ public final class SyncCycle {
     private long reread;
     private long batches;
 
-    SyncCycle(TableSync table, SourceTable source, String targetName, boolean targetMissing, String createTargetSql) {
+    SyncCycle(TableSync table, SourceTable source, WriteHorizon horizon, SyncEnvironment environment, String targetName,
+              boolean targetMissing, String createTargetSql) {
         this.table = table;
         this.source = source;
+        this.horizon = horizon;
+        this.environment = environment;
         this.targetName = targetName;
         this.targetMissing = targetMissing;
         this.createTargetSql = createTargetSql;
@@ -109,29 +114,34 @@ public final class SyncCycle {
         return stream == Stream.created ? table.getCreatedColumn() : table.getUpdatedColumn();
     }
 
-    /** The PostgreSQL query of the current stream, in the order of its timestamp. */
+    /**
+     * The PostgreSQL query of the current stream: its window {@code [watermark, horizon)} (see
+     * {@link StreamWindow}), in the order of its timestamp.
+     */
     public String getSelectSql() {
-        String created = Identifiers.pg(table.getCreatedColumn());
-        String updated = Identifiers.pg(table.getUpdatedColumn());
-        String where = stream == Stream.created
-                ? updated + " IS NULL" + (mark() == null ? "" : " AND " + created + " >= ?")
-                : (mark() == null ? updated + " IS NOT NULL" : updated + " >= ?");
+        String column = Identifiers.pg(streamColumn());
+        String where = (stream == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "")
+                + (lowerBound() == null ? "" : column + " >= ? AND ")
+                + column + " < ?";
         return "SELECT " + Identifiers.pgList(source.columnNames())
                 + " FROM " + Identifiers.pg(source.schema(), source.table())
                 + " WHERE " + where
-                + " ORDER BY " + Identifiers.pg(streamColumn());
+                + " ORDER BY " + column;
     }
 
-    /** The watermark bound to the query's parameter, typed like the column so PostgreSQL compares exactly. */
-    public Object getSelectParameters() {
-        Instant mark = mark();
-        if (mark == null) {
-            return null;
-        }
-        PgType type = source.column(streamColumn()).orElseThrow().type();
-        return type.name().equals("timestamptz")
-                ? mark.atOffset(ZoneOffset.UTC)
-                : LocalDateTime.ofInstant(mark, ZoneOffset.UTC);
+    /** The window's bounds, typed like the column so PostgreSQL compares exactly and uses its index. */
+    public List<Object> getSelectParameters() {
+        Object lower = lowerBound();
+        Object upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
+        return lower == null ? List.of(upper) : List.of(lower, upper);
+    }
+
+    private Object lowerBound() {
+        return StreamWindow.lower(streamType(), mark(), horizon, environment.timestampZone(), environment.lookback());
+    }
+
+    private PgType streamType() {
+        return source.column(streamColumn()).orElseThrow().type();
     }
 
     public String getInsertSql() {

@@ -1,7 +1,13 @@
 package io.pgchloader.sync;
 
+import java.time.Duration;
+import java.time.ZoneId;
 import javax.sql.DataSource;
 
-/** What every table route shares: both databases, the ClickHouse database name and the status board. */
-public record SyncEnvironment(DataSource postgres, DataSource clickHouse, String clickHouseDatabase, SyncStatus status) {
+/**
+ * What every table route shares: both databases, the ClickHouse database name, the zone of
+ * timestamp-without-time-zone columns, the lookback and the status board.
+ */
+public record SyncEnvironment(DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
+                              ZoneId timestampZone, Duration lookback, SyncStatus status) {
 }

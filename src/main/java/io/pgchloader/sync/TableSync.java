@@ -18,7 +18,11 @@ public class TableSync implements CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.sync");
 
+    /** An open transaction this old is worth a warning: it holds back every table of the database. */
+    private static final long HORIZON_LAG_WARNING_SECONDS = 300;
+
     private CamelContext camelContext;
+    private boolean warnedIncompleteHorizon;
     private String schema = "public";
     private String table;
     private String targetTable;
@@ -44,8 +48,30 @@ public class TableSync implements CamelContextAware {
         }
         String ddl = existing.exists() ? null
                 : TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn);
-        exchange.setVariable("cycle", new SyncCycle(this, source, Identifiers.ch(env.clickHouseDatabase(), target),
+        WriteHorizon horizon = WriteHorizon.read(env.postgres());
+        reportHorizon(source, horizon, env);
+        exchange.setVariable("cycle", new SyncCycle(this, source, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
                 !existing.exists(), ddl));
+    }
+
+    /** Says why rows may be held back, or re-read, so a lagging table is never a mystery. */
+    private void reportHorizon(SourceTable source, WriteHorizon horizon, SyncEnvironment env) {
+        if (!horizon.complete()) {
+            if (!warnedIncompleteHorizon) {
+                warnedIncompleteHorizon = true;
+                LOG.warn("{}: cannot see {} session(s) of other roles and {} prepared transaction(s), so open transactions"
+                                + " cannot be waited for; re-reading {} s behind the watermark each cycle instead. Grant"
+                                + " pg_read_all_stats to the loader's role to remove the re-read.",
+                        source.qualifiedName(), horizon.hiddenSessions(), horizon.preparedTransactions(),
+                        env.lookback().toSeconds());
+            }
+        } else {
+            warnedIncompleteHorizon = false;
+        }
+        if (horizon.lagSeconds() >= HORIZON_LAG_WARNING_SECONDS) {
+            LOG.warn("{}: rows written after {} are held back until the transaction of {} ends (open for {} s)",
+                    source.qualifiedName(), horizon.bound(), horizon.holder(), horizon.lagSeconds());
+        }
     }
 
     private List<String> key(SourceTable source) {

@@ -63,7 +63,7 @@ public final class TestDatabases {
     public static Connection clickHouse(String database) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", "default");
-        p.setProperty("password", "");
+        p.setProperty("password", servers().clickHousePassword());
         return DriverManager.getConnection("jdbc:clickhouse://" + servers().clickHouseHost() + ":"
                 + servers().clickHousePort() + "/" + database, p);
     }

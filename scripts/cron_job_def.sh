@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Installs, prints or removes the crontab line that runs one pg-ch-loader cycle on a schedule:
+#
+#   cd <repo> && java -jar target/pg-ch-loader.jar --once >> <log file> 2>&1
+#
+# Usage:
+#   scripts/cron_job_def.sh [SCHEDULE]            install for the current user (default "*/30 * * * *")
+#   scripts/cron_job_def.sh --print [SCHEDULE]    only print the line (needs no crontab)
+#   scripts/cron_job_def.sh --remove              remove the line again
+#
+# SCHEDULE is the usual 5 cron fields (minute hour day-of-month month day-of-week), quoted as one
+# argument. Installing is idempotent: the line carries a marker comment, and a previous line with that
+# marker is replaced, other crontab lines are kept. Build the jar first (mvn -B package -DskipTests);
+# configuration comes from .env in the repo directory. Log file: PG_CH_LOADER_LOG, by default
+# <repo>/logs/pg-ch-loader-cron.log. Java: the line names, by full path, the java found on PATH when
+# this script runs (cron's own PATH is minimal); set JAVA=/path/to/bin/java to choose another.
+#
+# Exit codes: 0 done, 2 bad arguments or crontab not installed, other: crontab failed.
+
+set -euo pipefail
+
+readonly MARKER="# pg-ch-loader --once (managed by scripts/cron_job_def.sh)"
+readonly DEFAULT_SCHEDULE="*/30 * * * *"
+
+usage() {
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+    echo "cron_job_def.sh: $*" >&2
+    exit 2
+}
+
+# A cron schedule: exactly 5 fields, each made of digits, names (jan, mon), * , - / only.
+# (@daily and friends are not accepted: give the 5 fields, e.g. "0 0 * * *".)
+validate_schedule() {
+    local schedule=$1 field
+    local -a fields
+    read -r -a fields <<<"$schedule"
+    if [[ ${#fields[@]} -ne 5 ]]; then
+        die "schedule \"$schedule\" has ${#fields[@]} field(s), expected 5: minute hour day-of-month month day-of-week, e.g. \"$DEFAULT_SCHEDULE\""
+    fi
+    for field in "${fields[@]}"; do
+        if [[ ! $field =~ ^[A-Za-z0-9*,/-]+$ ]]; then
+            die "schedule field \"$field\" is not a cron field (digits, names, * , - / only), in \"$schedule\""
+        fi
+    done
+}
+
+require_crontab() {
+    command -v crontab >/dev/null 2>&1 || die "crontab not found: install cron (e.g. apt-get install cron)"
+}
+
+# The current crontab without our line; empty when the user has none yet.
+current_without_ours() {
+    local existing
+    existing=$(crontab -l 2>/dev/null) || existing=""
+    if [[ -n $existing ]]; then
+        grep -vF -- "$MARKER" <<<"$existing" || true
+    fi
+}
+
+# Quotes a word for /bin/sh, which is what cron runs the line with (printf %q may produce
+# bash-only $'...' quoting).
+sh_quote() {
+    if [[ $1 =~ ^[A-Za-z0-9_./:+=@-]+$ ]]; then
+        printf '%s' "$1"
+    else
+        printf "'%s'" "${1//\'/\'\\\'\'}"
+    fi
+}
+
+install_crontab() {
+    # crontab(1) reads the new table from standard input ("-")
+    crontab -
+}
+
+mode=install
+case "${1:-}" in
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    --print)
+        mode=print
+        shift
+        ;;
+    --remove)
+        mode=remove
+        shift
+        [[ $# -eq 0 ]] || die "--remove takes no schedule (got: $*)"
+        ;;
+    -*)
+        die "unknown option \"$1\"; use --print, --remove or --help"
+        ;;
+esac
+
+[[ $# -le 1 ]] || die "give the schedule as ONE quoted argument, e.g. '$DEFAULT_SCHEDULE' (got $# arguments)"
+schedule=${1:-$DEFAULT_SCHEDULE}
+validate_schedule "$schedule"
+# normalise runs of blanks to one space
+read -r -a fields <<<"$schedule"
+schedule="${fields[*]}"
+
+repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+log_file=${PG_CH_LOADER_LOG:-$repo_dir/logs/pg-ch-loader-cron.log}
+# cron runs with a minimal PATH: record the java found now, by its full path
+java_cmd=${JAVA:-$(command -v java || echo java)}
+
+# %-signs are special in crontab commands (they end the command); paths with them are refused.
+for value in "$repo_dir" "$log_file" "$java_cmd"; do
+    [[ $value != *%* ]] || die "\"$value\" contains %, which crontab treats as a newline: use another path"
+done
+
+# The marker ends the line as a shell comment: cron hands the whole command to /bin/sh, which ignores it.
+line="$schedule cd $(sh_quote "$repo_dir") && $(sh_quote "$java_cmd") -jar target/pg-ch-loader.jar --once >> $(sh_quote "$log_file") 2>&1 $MARKER"
+
+case $mode in
+    print)
+        echo "$line"
+        ;;
+    install)
+        require_crontab
+        [[ -f $repo_dir/target/pg-ch-loader.jar ]] \
+            || echo "cron_job_def.sh: note: $repo_dir/target/pg-ch-loader.jar does not exist yet: build it with mvn -B package -DskipTests" >&2
+        mkdir -p "$(dirname "$log_file")"
+        { current_without_ours; echo "$line"; } | install_crontab
+        echo "Installed for user $(id -un): $line"
+        ;;
+    remove)
+        require_crontab
+        existing=$(crontab -l 2>/dev/null) || existing=""
+        if grep -qF -- "$MARKER" <<<"$existing"; then
+            remaining=$(current_without_ours)
+            if [[ -n $remaining ]]; then
+                echo "$remaining" | install_crontab
+            else
+                crontab -r
+            fi
+            echo "Removed the pg-ch-loader line from the crontab of $(id -un)."
+        else
+            echo "No pg-ch-loader line in the crontab of $(id -un): nothing to remove."
+        fi
+        ;;
+esac
