@@ -46,6 +46,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("clickhouse", clickHouse);
         main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
         main.bind("copyStream", new CopyStreamSteps());
+        main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
                 java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)), status));
@@ -57,6 +58,8 @@ public final class LoaderApplication implements AutoCloseable {
                 .withShutdownTimeout(30)
                 .withDumpRoutes(null);
         main.addInitialProperty("loader.postgres.fetchSize", settings.get(Setting.PG_FETCH_SIZE));
+        main.addInitialProperty("loader.retry.initialDelayMs", settings.get(Setting.RETRY_INITIAL_DELAY_MS));
+        main.addInitialProperty("loader.retry.maxDelayMs", settings.get(Setting.RETRY_MAX_DELAY_MS));
         main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
     }
 

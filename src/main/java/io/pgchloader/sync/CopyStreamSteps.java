@@ -38,8 +38,17 @@ public class CopyStreamSteps {
                     throw new NoSuchElementException();
                 }
                 List<Object> batch = new ArrayList<>(size);
-                while (batch.size() < size && rows.hasNext()) {
-                    batch.add(rows.next());
+                try {
+                    while (batch.size() < size && rows.hasNext()) {
+                        batch.add(rows.next());
+                    }
+                } catch (SyncException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // A cursor that broke cannot be resumed: retrying the split would only see it closed and
+                    // end the stream early. Fail the cycle; the next one resumes from ClickHouse.
+                    throw new SyncException("reading PostgreSQL failed mid-stream after " + cycle.streamRowsSoFar()
+                            + " rows: " + TableSync.describe(e), e);
                 }
                 return batch;
             }

@@ -173,6 +173,15 @@ public final class SyncCycle {
         }
     }
 
+    public String tableName() {
+        return source.qualifiedName();
+    }
+
+    /** Rows of the current stream shipped so far, counting re-reads. */
+    public long streamRowsSoFar() {
+        return rows[stream.ordinal()] + reread;
+    }
+
     public long rowsCreated() {
         return rows[Stream.created.ordinal()];
     }

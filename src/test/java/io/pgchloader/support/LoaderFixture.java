@@ -62,7 +62,14 @@ public final class LoaderFixture implements AutoCloseable {
     }
 
     public LoaderFixture start() {
-        app = new LoaderApplication(Settings.of(environment()), false);
+        return start(Map.of());
+    }
+
+    /** Starts with some settings changed from the defaults. */
+    public LoaderFixture start(Map<String, String> settings) {
+        Map<String, String> env = environment();
+        env.putAll(settings);
+        app = new LoaderApplication(Settings.of(env), false);
         app.start();
         return this;
     }

@@ -1,0 +1,124 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.sync.SyncStatus;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A database that goes away in the middle of a cycle: inserts are retried with backoff, a cycle that
+ * cannot finish fails cleanly, and the next one catches up with nothing lost or duplicated.
+ */
+class OutageTest {
+
+    @TempDir
+    Path tmp;
+
+    LoaderFixture loader;
+
+    @AfterEach
+    void stop() {
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    private void events(int rows, Map<String, String> settings) throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO events SELECT g, repeat('x', 200), timestamp '2024-01-01' + g * interval '1 millisecond'"
+                        + " FROM generate_series(1, " + rows + ") g");
+        loader.start(settings);
+    }
+
+    @Test
+    void retries_an_insert_while_clickhouse_is_unavailable_and_finishes_the_cycle() throws Exception {
+        events(60_000, Map.of("RETRY_MAX_ATTEMPTS", "8", "RETRY_INITIAL_DELAY_MS", "200", "RETRY_MAX_DELAY_MS", "1000"));
+        assertTrue(loader.cycle("sync-events").succeeded());
+        loader.pg("UPDATE events SET payload = 'changed', updated_at = localtimestamp WHERE id % 2 = 0");
+        AtomicBoolean cycleDone = new AtomicBoolean();
+        // once the updated stream is inserting, the target disappears for a second and a half
+        CompletableFuture<Boolean> outage = CompletableFuture.supplyAsync(() -> {
+            try {
+                while (loader.chLong("SELECT count() FROM events WHERE payload = 'changed'") == 0) {
+                    TimeUnit.MILLISECONDS.sleep(5);
+                }
+                loader.ch("DETACH TABLE events");
+                boolean duringCycle = !cycleDone.get();
+                TimeUnit.MILLISECONDS.sleep(1500);
+                loader.ch("ATTACH TABLE events");
+                return duringCycle;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-events");
+        cycleDone.set(true);
+
+        assertTrue(outage.get(10, TimeUnit.SECONDS), "the table was detached only after the cycle ended");
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(30_000, outcome.rowsUpdated());
+        assertEquals(30_000, loader.chLong("SELECT count() FROM events FINAL WHERE payload = 'changed'"));
+        assertEquals(60_000, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    @Test
+    void fails_the_cycle_cleanly_when_retries_run_out_and_catches_up_next_time() throws Exception {
+        events(5_000, Map.of("RETRY_MAX_ATTEMPTS", "2", "RETRY_INITIAL_DELAY_MS", "100", "RETRY_MAX_DELAY_MS", "200"));
+        assertTrue(loader.cycle("sync-events").succeeded());
+        loader.pg("INSERT INTO events SELECT g, 'new', localtimestamp FROM generate_series(5001, 8000) g");
+        loader.ch("DETACH TABLE events");
+
+        SyncStatus.Outcome failed = loader.cycle("sync-events");
+
+        assertFalse(failed.succeeded());
+        assertTrue(failed.message().contains("cycle failed"), failed.message());
+        loader.ch("ATTACH TABLE events");
+        SyncStatus.Outcome next = loader.cycle("sync-events");
+        assertTrue(next.succeeded(), next.message());
+        assertEquals(8_000, loader.chLong("SELECT count() FROM events FINAL"));
+        assertEquals(8_000, loader.chLong("SELECT uniqExact(id) FROM events FINAL"));
+    }
+
+    @Test
+    void a_postgres_connection_lost_mid_stream_fails_the_cycle_and_the_next_one_catches_up() throws Exception {
+        events(200_000, Map.of("RETRY_MAX_ATTEMPTS", "0"));
+        CompletableFuture<Void> killer = CompletableFuture.runAsync(() -> {
+            try {
+                // wait until the loader's cursor is streaming, then cut its connection
+                for (int i = 0; i < 200; i++) {
+                    if (loader.pgLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-ch-loader'"
+                            + " AND state = 'active' AND query LIKE 'SELECT%events%'") > 0) {
+                        break;
+                    }
+                    TimeUnit.MILLISECONDS.sleep(5);
+                }
+                loader.pg("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg-ch-loader'"
+                        + " AND query LIKE 'SELECT%events%'");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+
+        SyncStatus.Outcome cut = loader.cycle("sync-events");
+        killer.get(10, TimeUnit.SECONDS);
+        SyncStatus.Outcome next = loader.cycle("sync-events");
+
+        assertFalse(cut.succeeded(), "the cut stream must not pass for complete: " + cut.message());
+        assertTrue(next.succeeded(), next.message());
+        assertEquals(200_000, loader.chLong("SELECT count() FROM events FINAL"));
+        assertEquals(loader.pgLong("SELECT sum(id) FROM events"), loader.chLong("SELECT sum(id) FROM events FINAL"));
+    }
+}
