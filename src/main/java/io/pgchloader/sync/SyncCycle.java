@@ -33,6 +33,7 @@ public final class SyncCycle {
     private final SourceTable source;
     private final WriteHorizon horizon;
     private final SyncEnvironment environment;
+    private final List<String> key;
     private final String targetName;
     private final boolean targetMissing;
     private final String createTargetSql;
@@ -44,14 +45,19 @@ public final class SyncCycle {
     private Instant updatedMark;
     private Stream stream;
     private Instant streamStartMark;
-    private final long[] rows = new long[2];
-    private long reread;
+    /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
+    private final long[] rowsPast = new long[2];
+    private final long[] rowsAtMark = new long[2];
+    private final long[] rowsBehind = new long[2];
+    /** Per stream: distinct keys ClickHouse already held at the watermark when the cycle began. */
+    private final long[] keysAtMark = new long[2];
     private long batches;
 
-    SyncCycle(TableSync table, SourceTable source, WriteHorizon horizon, SyncEnvironment environment, String targetName,
-              boolean targetMissing, String createTargetSql) {
+    SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
+              String targetName, boolean targetMissing, String createTargetSql) {
         this.table = table;
         this.source = source;
+        this.key = key;
         this.horizon = horizon;
         this.environment = environment;
         this.targetName = targetName;
@@ -71,13 +77,19 @@ public final class SyncCycle {
         return table.getBatchSize();
     }
 
-    /** One row: how many rows the target holds and the watermark of each stream, as text in UTC. */
+    /**
+     * One row: how many rows the target holds, the watermark of each stream as text in UTC, and how many
+     * keys sit exactly at each watermark (so rows read again there are not reported as new).
+     */
     public String getWatermarkSql() {
         String created = Identifiers.ch(table.getCreatedColumn());
         String updated = Identifiers.ch(table.getUpdatedColumn());
-        return "SELECT count() AS target_rows,"
-                + " toString(maxIfOrNull(" + created + ", isNull(" + updated + "))) AS created_mark,"
-                + " toString(maxOrNull(" + updated + ")) AS updated_mark"
+        String keyTuple = "tuple(" + Identifiers.chList(key) + ")";
+        return "WITH (SELECT maxIfOrNull(" + created + ", isNull(" + updated + ")) FROM " + targetName + ") AS cm,"
+                + " (SELECT maxOrNull(" + updated + ") FROM " + targetName + ") AS um"
+                + " SELECT count() AS target_rows, toString(cm) AS created_mark, toString(um) AS updated_mark,"
+                + " uniqExactIf(" + keyTuple + ", isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
+                + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark"
                 + " FROM " + targetName;
     }
 
@@ -87,6 +99,8 @@ public final class SyncCycle {
         targetRows = ((Number) row.get("target_rows")).longValue();
         createdMark = parseMark(row.get("created_mark"));
         updatedMark = parseMark(row.get("updated_mark"));
+        keysAtMark[Stream.created.ordinal()] = ((Number) row.get("created_keys_at_mark")).longValue();
+        keysAtMark[Stream.updated.ordinal()] = ((Number) row.get("updated_keys_at_mark")).longValue();
     }
 
     private static Instant parseMark(Object text) {
@@ -150,17 +164,23 @@ public final class SyncCycle {
     }
 
     /**
-     * Counts a batch ClickHouse accepted and moves the stream's watermark to its last row. Rows exactly
-     * at the watermark the stream started from were shipped before; they count as re-read, not new.
+     * Counts a batch ClickHouse accepted and moves the stream's watermark to its last row. Rows at the
+     * watermark the stream started from count as new only beyond the keys ClickHouse held there; rows
+     * behind it (lookback) count as re-read.
      */
     public void batchInserted(List<?> batch) {
         batches++;
         int index = source.columnNames().indexOf(streamColumn());
+        int s = stream.ordinal();
         for (Object row : batch) {
-            if (((Object[]) row)[index].equals(streamStartMark)) {
-                reread++;
+            Instant value = (Instant) ((Object[]) row)[index];
+            int order = streamStartMark == null ? 1 : value.compareTo(streamStartMark);
+            if (order > 0) {
+                rowsPast[s]++;
+            } else if (order == 0) {
+                rowsAtMark[s]++;
             } else {
-                rows[stream.ordinal()]++;
+                rowsBehind[s]++;
             }
         }
         if (!batch.isEmpty()) {
@@ -179,15 +199,29 @@ public final class SyncCycle {
 
     /** Rows of the current stream shipped so far, counting re-reads. */
     public long streamRowsSoFar() {
-        return rows[stream.ordinal()] + reread;
+        int s = stream.ordinal();
+        return rowsPast[s] + rowsAtMark[s] + rowsBehind[s];
+    }
+
+    private long newRows(Stream s) {
+        int i = s.ordinal();
+        return rowsPast[i] + Math.max(0, rowsAtMark[i] - keysAtMark[i]);
+    }
+
+    private long rereadRows() {
+        long reread = 0;
+        for (int i = 0; i < 2; i++) {
+            reread += Math.min(rowsAtMark[i], keysAtMark[i]) + rowsBehind[i];
+        }
+        return reread;
     }
 
     public long rowsCreated() {
-        return rows[Stream.created.ordinal()];
+        return newRows(Stream.created);
     }
 
     public long rowsUpdated() {
-        return rows[Stream.updated.ordinal()];
+        return newRows(Stream.updated);
     }
 
     public long batches() {
@@ -212,9 +246,9 @@ public final class SyncCycle {
 
     /** The cycle's log line: rows per stream, batches, duration and the watermark it leaves behind. */
     public String summary() {
-        return String.format("%s%s: created %d, updated %d rows (%d re-read at the watermark) in %d batches, %.2f s,"
+        return String.format("%s%s: created %d, updated %d rows (%d read again) in %d batches, %.2f s,"
                         + " watermark created %s, updated %s",
-                source.qualifiedName(), isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), reread, batches,
+                source.qualifiedName(), isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
                 seconds(), show(createdMark), show(updatedMark));
     }
 

@@ -48,9 +48,9 @@ public class TableSync implements CamelContextAware {
         }
         String ddl = existing.exists() ? null
                 : TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn);
-        WriteHorizon horizon = WriteHorizon.read(env.postgres());
+        WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
         reportHorizon(source, horizon, env);
-        exchange.setVariable("cycle", new SyncCycle(this, source, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
+        exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
                 !existing.exists(), ddl));
     }
 
@@ -59,11 +59,10 @@ public class TableSync implements CamelContextAware {
         if (!horizon.complete()) {
             if (!warnedIncompleteHorizon) {
                 warnedIncompleteHorizon = true;
-                LOG.warn("{}: cannot see {} session(s) of other roles and {} prepared transaction(s), so open transactions"
-                                + " cannot be waited for; re-reading {} s behind the watermark each cycle instead. Grant"
+                LOG.warn("{}: the loader's role cannot see other roles' transactions ({} session(s) hidden now), so it"
+                                + " cannot wait for them; re-reading {} s behind the watermark each cycle instead. Grant"
                                 + " pg_read_all_stats to the loader's role to remove the re-read.",
-                        source.qualifiedName(), horizon.hiddenSessions(), horizon.preparedTransactions(),
-                        env.lookback().toSeconds());
+                        source.qualifiedName(), horizon.hiddenSessions(), env.lookback().toSeconds());
             }
         } else {
             warnedIncompleteHorizon = false;

@@ -19,10 +19,14 @@ import javax.sql.DataSource;
  * transaction that stays open for hours holds the bound back (the table lags, visibly) but never loses
  * its rows.
  *
- * <p>Seeing other roles' transactions takes {@code pg_read_all_stats} (or {@code pg_monitor}); sessions
- * of the loader's own role are always visible. Sessions the loader cannot see, and prepared (two-phase)
- * transactions, make the bound incomplete: the cycle then re-reads {@code SYNC_LOOKBACK_SECONDS} behind
- * the watermark instead, which covers transactions shorter than that.
+ * <p>Seeing other roles' transactions takes {@code pg_read_all_stats} (or {@code pg_monitor}, or
+ * superuser); sessions of the loader's own role are always visible. Without that privilege the bound is
+ * incomplete, and not just now: a transaction of another role may have been open, unseen, during an
+ * earlier cycle and commit later. So an unprivileged loader re-reads {@code SYNC_LOOKBACK_SECONDS} behind
+ * the watermark in every cycle, which covers transactions shorter than that.
+ *
+ * <p>A prepared (two-phase) transaction shows only when it was prepared, not when it began; its start is
+ * taken to be at most the lookback before that.
  */
 public record WriteHorizon(Instant bound, Instant now, boolean complete, String holder, long hiddenSessions,
                            long preparedTransactions) {
@@ -50,19 +54,30 @@ public record WriteHorizon(Instant bound, Instant now, boolean complete, String 
                    (SELECT 'pid ' || pid || ' (' || coalesce(nullif(application_name, ''), 'no application_name') || ', '
                            || coalesce(state, '?') || ')' FROM writers ORDER BY xact_start LIMIT 1) AS holder,
                    (SELECT count(*) FROM sessions WHERE backend_type IS NULL) AS hidden,
-                   (SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database()) AS prepared
+                   (SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database()) AS prepared,
+                   (SELECT min(prepared) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database()) AS oldest_prepared,
+                   pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all
             """.formatted(LOADER_APPLICATION_NAME);
 
-    public static WriteHorizon read(DataSource postgres) throws SQLException {
+    public static WriteHorizon read(DataSource postgres, java.time.Duration lookback) throws SQLException {
         try (Connection connection = postgres.getConnection()) {
             try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(SQL)) {
                 rs.next();
                 Instant now = rs.getObject("now", OffsetDateTime.class).toInstant();
+                Instant bound = now;
+                String holder = null;
                 OffsetDateTime oldest = rs.getObject("oldest", OffsetDateTime.class);
-                long hidden = rs.getLong("hidden");
-                long prepared = rs.getLong("prepared");
-                Instant bound = oldest == null || oldest.toInstant().isAfter(now) ? now : oldest.toInstant();
-                return new WriteHorizon(bound, now, hidden == 0 && prepared == 0, rs.getString("holder"), hidden, prepared);
+                if (oldest != null && oldest.toInstant().isBefore(bound)) {
+                    bound = oldest.toInstant();
+                    holder = rs.getString("holder");
+                }
+                OffsetDateTime oldestPrepared = rs.getObject("oldest_prepared", OffsetDateTime.class);
+                if (oldestPrepared != null && oldestPrepared.toInstant().minus(lookback).isBefore(bound)) {
+                    bound = oldestPrepared.toInstant().minus(lookback);
+                    holder = "a prepared transaction";
+                }
+                return new WriteHorizon(bound, now, rs.getBoolean("sees_all"), holder, rs.getLong("hidden"),
+                        rs.getLong("prepared"));
             } finally {
                 connection.rollback();
             }

@@ -86,6 +86,12 @@ public final class LoaderFixture implements AutoCloseable {
         return TestDatabases.postgres(database);
     }
 
+    /** A connection to the test's PostgreSQL database as another role (the embedded server trusts local logins). */
+    public Connection postgresAs(String role) throws SQLException {
+        return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + TestDatabases.servers().postgresPort()
+                + "/" + database, role, "");
+    }
+
     public Connection clickHouse() throws SQLException {
         return TestDatabases.clickHouse(database);
     }

@@ -1,0 +1,222 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.sync.SyncStatus;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The ways a timestamp watermark loses rows, each played against the real databases: late commits,
+ * ties on the watermark, repeated updates. The seed's rule ({@code > max(timestamp)}) is played too, to
+ * show the row it loses and the loader keeps.
+ */
+class WatermarkTrapsTest {
+
+    @TempDir
+    Path tmp;
+
+    LoaderFixture loader;
+
+    @AfterEach
+    void stop() {
+        if (loader != null) {
+            loader.close();
+        }
+    }
+
+    private void eventsTable(String timestampType, Map<String, String> settings) throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        String now = timestampType.equals("timestamptz") ? "now()" : "localtimestamp";
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text NOT NULL,"
+                + " created_at " + timestampType + " NOT NULL DEFAULT " + now + ", updated_at " + timestampType + ")");
+        loader.start(settings);
+    }
+
+    private SyncStatus.Outcome cycle() {
+        SyncStatus.Outcome outcome = loader.cycle("sync-events");
+        assertTrue(outcome.succeeded(), outcome.message());
+        return outcome;
+    }
+
+    private void assertSameRows() throws SQLException {
+        assertEquals(loader.pgRows("SELECT id, payload FROM events ORDER BY id"),
+                loader.chRows("SELECT id, payload FROM events FINAL ORDER BY id"));
+        assertEquals(0, loader.chLong("SELECT count() FROM (SELECT id FROM events FINAL GROUP BY id HAVING count() > 1)"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"timestamp", "timestamptz"})
+    void never_loses_a_row_committed_late(String timestampType) throws Exception {
+        eventsTable(timestampType, Map.of());
+        String now = timestampType.equals("timestamptz") ? "now()" : "localtimestamp";
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'early' FROM generate_series(1, 10) g");
+        loader.ch("CREATE TABLE events_seed (id Int64, payload String, created_at DateTime64(6, 'UTC'),"
+                + " updated_at Nullable(DateTime64(6, 'UTC'))) ENGINE = MergeTree ORDER BY id");
+
+        try (Connection late = loader.postgres()) {
+            late.setAutoCommit(false);
+            try (Statement s = late.createStatement()) {
+                // stamped with the transaction's start, committed only after other rows went by
+                s.execute("INSERT INTO events (id, payload) VALUES (1000, 'late insert')");
+                s.execute("UPDATE events SET payload = 'late update', updated_at = " + now + " WHERE id = 1");
+            }
+            for (int round = 1; round <= 3; round++) {
+                Thread.sleep(20);
+                loader.pg("INSERT INTO events (id, payload) SELECT 100 * " + round + " + g, 'meanwhile' FROM generate_series(1, 20) g",
+                        "UPDATE events SET payload = 'meanwhile', updated_at = " + now + " WHERE id = " + (round + 1));
+                cycle();
+                seedStyleSync(timestampType);
+            }
+            assertEquals(List.of("early"), loader.chRows("SELECT payload FROM events FINAL WHERE id = 1"),
+                    "the open transaction's update is not visible yet");
+            late.commit();
+        }
+        cycle();
+        seedStyleSync(timestampType);
+
+        assertSameRows();
+        assertEquals(List.of("late update"), loader.chRows("SELECT payload FROM events FINAL WHERE id = 1"));
+        assertEquals(List.of("late insert"), loader.chRows("SELECT payload FROM events FINAL WHERE id = 1000"));
+        // the seed's strict "> max(timestamp)" never sees either late row
+        assertEquals(List.of(), loader.chRows("SELECT payload FROM events_seed WHERE id = 1000"));
+        assertEquals(List.of(), loader.chRows("SELECT payload FROM events_seed WHERE id = 1 AND payload = 'late update'"));
+    }
+
+    /**
+     * The seed's algorithm, for comparison: take max(coalesce(updated, created)) in ClickHouse and copy
+     * the rows strictly after it.
+     */
+    private void seedStyleSync(String timestampType) throws SQLException {
+        String max;
+        try (Connection ch = loader.clickHouse(); Statement s = ch.createStatement();
+             ResultSet rs = s.executeQuery("SELECT toString(max(coalesce(updated_at, created_at))) FROM events_seed"
+                     + " HAVING count() > 0")) {
+            max = rs.next() ? rs.getString(1) : null;
+        }
+        try (Connection pg = loader.postgres(); Connection ch = loader.clickHouse();
+             PreparedStatement select = pg.prepareStatement("SELECT id, payload, created_at, updated_at FROM events"
+                     + (max == null ? "" : " WHERE coalesce(updated_at, created_at) > ?"));
+             PreparedStatement insert = ch.prepareStatement("INSERT INTO events_seed VALUES (?, ?, ?, ?)")) {
+            if (max != null) {
+                LocalDateTime mark = LocalDateTime.parse(max.replace(' ', 'T'));
+                select.setObject(1, timestampType.equals("timestamptz") ? mark.atOffset(ZoneOffset.UTC) : mark);
+            }
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    insert.setLong(1, rs.getLong(1));
+                    insert.setString(2, rs.getString(2));
+                    insert.setObject(3, instant(rs, 3, timestampType));
+                    Object updated = instant(rs, 4, timestampType);
+                    if (updated == null) {
+                        insert.setNull(4, java.sql.Types.OTHER);
+                    } else {
+                        insert.setObject(4, updated);
+                    }
+                    insert.addBatch();
+                }
+            }
+            insert.executeBatch();
+        }
+    }
+
+    private static Object instant(ResultSet rs, int column, String timestampType) throws SQLException {
+        if (timestampType.equals("timestamptz")) {
+            OffsetDateTime v = rs.getObject(column, OffsetDateTime.class);
+            return v == null ? null : v.toInstant();
+        }
+        LocalDateTime v = rs.getObject(column, LocalDateTime.class);
+        return v == null ? null : v.toInstant(ZoneOffset.UTC);
+    }
+
+    @Test
+    void never_loses_rows_tied_on_the_watermark() throws Exception {
+        eventsTable("timestamp", Map.of());
+        // one statement, 12,000 rows, one timestamp: more than two batches share it
+        loader.pg("INSERT INTO events (id, payload, created_at) SELECT g, 'tie', timestamp '2024-05-05 12:00:00.123456'"
+                + " FROM generate_series(1, 12000) g");
+        assertEquals(3, cycle().batches());
+        // later, more rows with exactly the timestamp the created watermark holds
+        loader.pg("INSERT INTO events (id, payload, created_at) SELECT g, 'same instant, later', timestamp '2024-05-05 12:00:00.123456'"
+                + " FROM generate_series(12001, 12500) g");
+        assertEquals(500, cycle().rowsCreated());
+
+        // the same on the updated column
+        loader.pg("UPDATE events SET payload = 'updated', updated_at = timestamp '2024-06-01 00:00:00' WHERE id <= 12000");
+        assertEquals(12_000, cycle().rowsUpdated());
+        loader.pg("UPDATE events SET payload = 'updated later, same instant', updated_at = timestamp '2024-06-01 00:00:00'"
+                + " WHERE id > 12000");
+        cycle();
+
+        assertSameRows();
+        assertEquals(12_500, loader.chLong("SELECT count() FROM events FINAL"));
+        assertEquals(500, loader.chLong("SELECT count() FROM events FINAL WHERE payload = 'updated later, same instant'"));
+    }
+
+    @Test
+    void keeps_only_the_latest_version_of_a_row_updated_again_and_again() throws Exception {
+        eventsTable("timestamptz", Map.of());
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'v0' FROM generate_series(1, 100) g");
+        cycle();
+
+        for (int version = 1; version <= 5; version++) {
+            loader.pg("UPDATE events SET payload = 'v" + version + "', updated_at = clock_timestamp() WHERE id = 7");
+        }
+        // updated_at goes from NULL to a value
+        loader.pg("UPDATE events SET payload = 'first update', updated_at = now() WHERE id = 8");
+        cycle();
+        loader.pg("UPDATE events SET payload = 'v6', updated_at = clock_timestamp() WHERE id = 7");
+        cycle();
+        cycle();
+
+        assertEquals(List.of("v6"), loader.chRows("SELECT payload FROM events FINAL WHERE id = 7"));
+        assertEquals(List.of("first update"), loader.chRows("SELECT payload FROM events FINAL WHERE id = 8"));
+        assertSameRows();
+    }
+
+    @Test
+    void without_pg_read_all_stats_it_re_reads_the_lookback_and_still_keeps_a_late_row() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text NOT NULL,"
+                        + " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz)",
+                "DO $$ BEGIN CREATE ROLE writer_role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                "DO $$ BEGIN CREATE ROLE loader_role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                "GRANT ALL ON events TO writer_role",
+                "GRANT SELECT ON events TO loader_role");
+        loader.start(Map.of("POSTGRES_USER", "loader_role", "SYNC_LOOKBACK_SECONDS", "600"));
+
+        try (Connection late = loader.postgresAs("writer_role")) {
+            late.setAutoCommit(false);
+            try (Statement s = late.createStatement()) {
+                s.execute("INSERT INTO events (id, payload) VALUES (1000, 'late insert')");
+            }
+            Thread.sleep(20);
+            loader.pg("INSERT INTO events (id, payload) SELECT g, 'meanwhile' FROM generate_series(1, 20) g");
+            cycle();
+            assertEquals(20, loader.chLong("SELECT count() FROM events FINAL"), "a hidden transaction does not stall the table");
+            late.commit();
+        }
+        cycle();
+
+        assertSameRows();
+        assertEquals(21, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+}
