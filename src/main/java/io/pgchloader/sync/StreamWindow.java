@@ -45,9 +45,14 @@ public final class StreamWindow {
 
     /** Upper bound to bind: the horizon in the column's type. */
     public static Object upper(PgType type, WriteHorizon horizon, ZoneId zone) {
+        return at(type, horizon.bound(), zone);
+    }
+
+    /** An instant as a value of the column's type: the instant itself, or the writers' wall-clock time. */
+    public static Object at(PgType type, Instant instant, ZoneId zone) {
         return type.name().equals("timestamptz")
-                ? horizon.bound().atOffset(ZoneOffset.UTC)
-                : LocalDateTime.ofInstant(horizon.bound(), zone);
+                ? instant.atOffset(ZoneOffset.UTC)
+                : LocalDateTime.ofInstant(instant, zone);
     }
 
     /**

@@ -1,6 +1,11 @@
 package io.pgchloader.sync;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.camel.CamelContext;
@@ -20,6 +25,8 @@ public class TableSync implements CamelContextAware {
 
     /** An open transaction this old is worth a warning: it holds back every table of the database. */
     private static final long HORIZON_LAG_WARNING_SECONDS = 300;
+    /** Clocks of other machines may run a little ahead; beyond this a timestamp is "in the future". */
+    private static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
 
     private CamelContext camelContext;
     private boolean warnedIncompleteHorizon;
@@ -50,8 +57,39 @@ public class TableSync implements CamelContextAware {
                 : TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn);
         WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
         reportHorizon(source, horizon, env);
+        reportFutureRows(source, horizon, env);
         exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
                 !existing.exists(), ddl));
+    }
+
+    /**
+     * Rows stamped in the future wait until their time comes (shipping them would move the watermark
+     * past every row written meanwhile). That must never be silent.
+     */
+    private void reportFutureRows(SourceTable source, WriteHorizon horizon, SyncEnvironment env) throws SQLException {
+        Instant soon = horizon.now().plus(FUTURE_TOLERANCE);
+        String created = Identifiers.pg(createdColumn);
+        String updated = Identifiers.pg(updatedColumn);
+        String table = Identifiers.pg(source.schema(), source.table());
+        try (Connection connection = env.postgres().getConnection();
+             PreparedStatement ps = connection.prepareStatement("SELECT (SELECT count(*) FROM " + table + " WHERE " + updated
+                     + " IS NULL AND " + created + " > ?) + (SELECT count(*) FROM " + table + " WHERE " + updated + " > ?)")) {
+            try {
+                ps.setObject(1, StreamWindow.at(source.column(createdColumn).orElseThrow().type(), soon, env.timestampZone()));
+                ps.setObject(2, StreamWindow.at(source.column(updatedColumn).orElseThrow().type(), soon, env.timestampZone()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long future = rs.getLong(1);
+                    if (future > 0) {
+                        LOG.warn("{}: {} row(s) have {} or {} in the future; they wait until that time comes."
+                                        + " Timestamps must come from the database clock (now(), a trigger).",
+                                source.qualifiedName(), future, createdColumn, updatedColumn);
+                    }
+                }
+            } finally {
+                connection.rollback();
+            }
+        }
     }
 
     /** Says why rows may be held back, or re-read, so a lagging table is never a mystery. */
