@@ -4,31 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A table the project has never seen, added with nothing but a templatedRoute: its ClickHouse target
  * is created from the PostgreSQL catalog, backfilled, then follows inserts and updates, and reruns add
  * no duplicates. Every column is compared row by row.
  */
-class AddingATableTest {
+class AddingATableTest extends LoaderTestBase {
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     static final String ROUTE = LoaderFixture.templatedRoute("sync-order-lines",
             "schema", "Shop",

@@ -4,27 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Rows travel in exchanges of batchSize rows, each one INSERT into ClickHouse. */
-class BatchingTest {
+class BatchingTest extends LoaderTestBase {
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     @Test
     void ships_12345_rows_in_batches_of_5000_5000_and_2345() throws Exception {

@@ -5,38 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.LoaderProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code --once} runs one cycle of every configured table and exits: 0 when all succeeded, 1 otherwise,
  * and a table that fails does not keep the others from being synced.
  */
-class OnceModeTest {
+class OnceModeTest extends LoaderTestBase {
 
     static final Duration RUN_LIMIT = Duration.ofSeconds(60);
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-    LoaderProcess process;
-
-    @AfterEach
-    void stop() throws Exception {
-        if (process != null) {
-            process.close();
-        }
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     @Test
     void syncs_every_table_and_exits_0_then_exits_1_when_a_table_is_missing_while_still_syncing_the_others()

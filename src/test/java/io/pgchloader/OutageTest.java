@@ -5,33 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A database that goes away in the middle of a cycle: inserts are retried with backoff, a cycle that
  * cannot finish fails cleanly, and the next one catches up with nothing lost or duplicated.
  */
-class OutageTest {
+class OutageTest extends LoaderTestBase {
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     private void events(int rows, Map<String, String> settings) throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("events.yaml",

@@ -5,40 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.LoaderProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Without an argument the loader runs every table on its Quartz schedule (the template parameter
  * {@code cron}) until it is stopped; SIGTERM stops it cleanly.
  */
-class ScheduledModeTest {
+class ScheduledModeTest extends LoaderTestBase {
 
     static final Duration ARRIVAL_LIMIT = Duration.ofSeconds(30);
     static final Duration STOP_LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-    LoaderProcess process;
-
-    @AfterEach
-    void stop() throws Exception {
-        if (process != null) {
-            process.close();
-        }
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     @Test
     void syncs_on_a_one_second_cron_until_sigterm_stops_it_cleanly() throws Exception {

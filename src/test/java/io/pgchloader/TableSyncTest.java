@@ -7,33 +7,20 @@ import io.pgchloader.demo.SeedData;
 import io.pgchloader.demo.SqlScripts;
 import io.pgchloader.demo.TableComparison;
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The seed's five tables synced by the project's own routes, cycle after cycle. */
-class TableSyncTest {
+class TableSyncTest extends LoaderTestBase {
 
     static final List<String> SEED_ROUTES = List.of("sync-branches", "sync-cashiers", "sync-app-users", "sync-stores",
             "sync-app-user-visits-fact");
     static final List<String> SEED_TABLES = List.of("branches", "cashiers", "app_users", "stores", "app_user_visits_fact");
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     private void seed(int visits) throws Exception {
         loader = new LoaderFixture(tmp).withSeedRoutes();

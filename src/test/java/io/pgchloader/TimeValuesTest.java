@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.util.TimeZone;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Times arrive exactly, whatever the JVM's zone (the suite runs under America/Sao_Paulo and again under
@@ -17,19 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
  * do not exist or exist twice in the JVM's zone, dates before 1970. The ClickHouse driver applies the JVM
  * zone to LocalDateTime (clickhouse-java issue 3127); the loader never hands it one.
  */
-class TimeValuesTest {
+class TimeValuesTest extends LoaderTestBase {
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     static final String VALUES = """
             (1, '1900-01-01 00:00:00', '1900-01-01 00:00:00+00', '1900-01-01'),

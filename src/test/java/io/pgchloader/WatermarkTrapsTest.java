@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,9 +16,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,19 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ties on the watermark, repeated updates. The seed's rule ({@code > max(timestamp)}) is played too, to
  * show the row it loses and the loader keeps.
  */
-class WatermarkTrapsTest {
+class WatermarkTrapsTest extends LoaderTestBase {
 
-    @TempDir
-    Path tmp;
-
-    LoaderFixture loader;
-
-    @AfterEach
-    void stop() {
-        if (loader != null) {
-            loader.close();
-        }
-    }
 
     private void eventsTable(String timestampType, Map<String, String> settings) throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("events.yaml",

@@ -9,9 +9,9 @@ import org.apache.camel.Body;
 import org.apache.camel.Variable;
 
 /**
- * The Java steps of the {@code copy-stream} route. {@link #batches} groups the PostgreSQL row stream into lists of {@code batchSize} rows for the split, so each
- * exchange carries one ClickHouse insert. Lazy: only the batch being built is in memory, however large
- * the table.
+ * The Java steps of the {@code copy-stream} route. {@link #batches} groups the PostgreSQL row stream
+ * into lists of {@code batchSize} rows for the split, so each exchange carries one ClickHouse insert.
+ * Lazy: only the batch being built is in memory, however large the table.
  */
 public class CopyStreamSteps {
 
@@ -19,7 +19,6 @@ public class CopyStreamSteps {
     public void startStream(@Variable("stream") String stream, @Variable("cycle") SyncCycle cycle) {
         cycle.startStream(stream);
     }
-
 
     public Iterator<List<Object>> batches(@Body Iterator<?> rows, @Variable("cycle") SyncCycle cycle) {
         if (rows == null) {
