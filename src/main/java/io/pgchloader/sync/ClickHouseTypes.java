@@ -9,6 +9,7 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Set;
 import java.util.UUID;
 
@@ -16,9 +17,11 @@ import java.util.UUID;
  * The type mapping from PostgreSQL to ClickHouse, in both of its halves: the column type a target
  * table gets, and how a value is read from PostgreSQL so that the ClickHouse driver writes it exactly.
  *
- * <p>Timestamps travel as {@link Instant}: the driver applies the JVM time zone to {@code LocalDateTime}
- * (clickhouse-java issue 3127), never to an instant. {@code timestamp} (without time zone) is read as
- * its wall-clock value and stored as that value in UTC, so ClickHouse shows what PostgreSQL shows.
+ * <p>Timestamps travel as text in UTC, {@code yyyy-MM-dd HH:mm:ss.SSSSSS}, which ClickHouse parses in
+ * the column's own zone (UTC): no Java date type reaches the driver, so neither the JVM time zone it
+ * applies to {@code LocalDateTime} (clickhouse-java issue 3127) nor its nanosecond arithmetic, which
+ * overflows after 2262, can touch a value. {@code timestamp} (without time zone) is read as its
+ * wall-clock value and stored as that value in UTC, so ClickHouse shows what PostgreSQL shows.
  * Values ClickHouse cannot hold (dates outside its range, numbers that do not fit the decimal) stop the
  * table with a message instead of being clamped or rounded.
  */
@@ -64,8 +67,8 @@ public final class ClickHouseTypes {
             case "uuid" -> "UUID";
             case "date" -> "Date32";
             case "timestamp", "timestamptz" -> "DateTime64(6, 'UTC')";
-            // text, varchar, char, json, jsonb, interval, inet, enums, time, bytea and the rest: their
-            // exact PostgreSQL text (bytea: its bytes) in a String
+            // text, varchar, char, json, jsonb, interval, inet, enums, time, bytea (hex) and the rest:
+            // their exact PostgreSQL text in a String
             default -> "String";
         };
     }
@@ -103,6 +106,13 @@ public final class ClickHouseTypes {
                     return new Object[0];
                 }
                 Object[] values = (Object[]) array.getArray();
+                for (Object value : values) {
+                    if (value != null && value.getClass().isArray()) {
+                        throw new SyncException("column " + column + ": a multi-dimensional " + element.name()
+                                + " array cannot be stored exactly (ClickHouse columns here are one-dimensional arrays);"
+                                + " keep the column one-dimensional or cast it to text in a view");
+                    }
+                }
                 if (element.name().equals("numeric")) {
                     for (int k = 0; k < values.length; k++) {
                         values[k] = values[k] == null ? null : checkDecimal(column, element, (BigDecimal) values[k]);
@@ -150,22 +160,26 @@ public final class ClickHouseTypes {
             };
             case "timestamp" -> (rs, i) -> {
                 LocalDateTime v = rs.getObject(i, LocalDateTime.class);
-                return v == null ? null : checkInstant(column, v.toInstant(ZoneOffset.UTC), v.toString());
+                return v == null ? null : dateTime64(column, v.toInstant(ZoneOffset.UTC), v.toString());
             };
             case "timestamptz" -> (rs, i) -> {
                 OffsetDateTime v = rs.getObject(i, OffsetDateTime.class);
-                return v == null ? null : checkInstant(column, v.toInstant(), v.toString());
+                return v == null ? null : dateTime64(column, v.toInstant(), v.toString());
             };
-            case "bytea" -> ResultSet::getBytes;
+            // bytea travels as PostgreSQL's hex text ('\\x00ff'), exactly what ClickHouse's own postgresql()
+            // engine reads; unhex(substring(col, 3)) gives the bytes back
             default -> ResultSet::getString;
         };
     }
 
-    private static Instant checkInstant(String column, Instant value, String shown) {
+    /** The text of a DateTime64(6, 'UTC') value; fixed width, so text order is time order. */
+    public static final DateTimeFormatter DATETIME64 = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
+
+    private static String dateTime64(String column, Instant value, String shown) {
         if (value.isBefore(MIN_INSTANT) || value.isAfter(MAX_INSTANT)) {
             throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
         }
-        return value;
+        return DATETIME64.format(LocalDateTime.ofInstant(value, ZoneOffset.UTC));
     }
 
     private static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {

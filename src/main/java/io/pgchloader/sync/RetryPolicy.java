@@ -35,7 +35,8 @@ public class RetryPolicy implements Predicate {
             error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         }
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof SyncException) {
+            // ours (data or configuration), or the driver refusing a value before sending anything
+            if (t instanceof SyncException || t instanceof IllegalArgumentException || t instanceof ClassCastException) {
                 return false;
             }
         }

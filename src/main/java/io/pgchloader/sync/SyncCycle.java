@@ -28,6 +28,7 @@ public final class SyncCycle {
     public enum Stream { created, updated }
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+    private static final DateTimeFormatter DATETIME64 = ClickHouseTypes.DATETIME64;
 
     private final TableSync table;
     private final SourceTable source;
@@ -35,8 +36,7 @@ public final class SyncCycle {
     private final SyncEnvironment environment;
     private final List<String> key;
     private final String targetName;
-    private final boolean targetMissing;
-    private final String createTargetSql;
+    private final List<String> targetDdl;
     private final long startNanos = System.nanoTime();
     private final Instant startedAt = Instant.now();
 
@@ -44,7 +44,8 @@ public final class SyncCycle {
     private Instant createdMark;
     private Instant updatedMark;
     private Stream stream;
-    private Instant streamStartMark;
+    /** The watermark the current stream started from, in the text form rows carry it (see ClickHouseTypes). */
+    private String streamStartMark;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
     private final long[] rowsPast = new long[2];
     private final long[] rowsAtMark = new long[2];
@@ -54,23 +55,19 @@ public final class SyncCycle {
     private long batches;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
-              String targetName, boolean targetMissing, String createTargetSql) {
+              String targetName, List<String> targetDdl) {
         this.table = table;
         this.source = source;
         this.key = key;
         this.horizon = horizon;
         this.environment = environment;
         this.targetName = targetName;
-        this.targetMissing = targetMissing;
-        this.createTargetSql = createTargetSql;
+        this.targetDdl = targetDdl;
     }
 
-    public boolean isTargetMissing() {
-        return targetMissing;
-    }
-
-    public String getCreateTargetSql() {
-        return createTargetSql;
+    /** CREATE TABLE for a missing target, ADD COLUMN for columns PostgreSQL gained; usually empty. */
+    public List<String> getTargetDdl() {
+        return targetDdl;
     }
 
     public int getBatchSize() {
@@ -117,7 +114,7 @@ public final class SyncCycle {
     /** Selects the stream the next SQL getters describe. */
     public void startStream(String name) {
         stream = Stream.valueOf(name);
-        streamStartMark = mark();
+        streamStartMark = mark() == null ? null : DATETIME64.format(LocalDateTime.ofInstant(mark(), ZoneOffset.UTC));
     }
 
     private Instant mark() {
@@ -173,7 +170,7 @@ public final class SyncCycle {
         int index = source.columnNames().indexOf(streamColumn());
         int s = stream.ordinal();
         for (Object row : batch) {
-            Instant value = (Instant) ((Object[]) row)[index];
+            String value = (String) ((Object[]) row)[index];
             int order = streamStartMark == null ? 1 : value.compareTo(streamStartMark);
             if (order > 0) {
                 rowsPast[s]++;
@@ -184,7 +181,8 @@ public final class SyncCycle {
             }
         }
         if (!batch.isEmpty()) {
-            Instant last = (Instant) ((Object[]) batch.get(batch.size() - 1))[index];
+            Instant last = LocalDateTime.parse((String) ((Object[]) batch.get(batch.size() - 1))[index], DATETIME64)
+                    .toInstant(ZoneOffset.UTC);
             if (stream == Stream.created) {
                 createdMark = last;
             } else {

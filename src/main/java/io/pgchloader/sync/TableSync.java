@@ -33,7 +33,7 @@ public class TableSync implements CamelContextAware {
     private String schema = "public";
     private String table;
     private String targetTable;
-    private String primaryKey = "id";
+    private String primaryKey = "";
     private String createdColumn = "created_at";
     private String updatedColumn = "updated_at";
     private int batchSize = 5000;
@@ -47,19 +47,27 @@ public class TableSync implements CamelContextAware {
 
         String target = targetTable();
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
+        List<String> ddl;
         if (existing.exists()) {
-            existing.checkFits(source);
-        } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
-            throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
-                    + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
+            ddl = existing.alterToFit(source);
+            if (!ddl.isEmpty()) {
+                LOG.info("{}: PostgreSQL has {} new column(s); adding them to ClickHouse table {}", source.qualifiedName(),
+                        ddl.size(), existing.qualifiedName());
+            }
+        } else {
+            if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+                throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
+                        + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
+            }
+            ddl = List.of(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn));
+            LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(),
+                    Identifiers.ch(env.clickHouseDatabase(), target));
         }
-        String ddl = existing.exists() ? null
-                : TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn);
         WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
         reportHorizon(source, horizon, env);
         reportFutureRows(source, horizon, env);
         exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
-                !existing.exists(), ddl));
+                ddl));
     }
 
     /**
@@ -117,7 +125,7 @@ public class TableSync implements CamelContextAware {
                 : Arrays.stream(primaryKey.split(",")).map(String::strip).toList();
         if (key.isEmpty()) {
             throw new SyncException(source.qualifiedName() + " has no primary key: set the templatedRoute parameter"
-                    + " primaryKey to the column(s) that identify a row.");
+                    + " primaryKey to the column(s) that identify a row (comma-separated).");
         }
         for (String column : key) {
             PgColumn c = source.column(column).orElseThrow(() -> new SyncException("primaryKey column " + column

@@ -69,17 +69,36 @@ public final class TargetTable {
         return Identifiers.ch(database, table);
     }
 
-    /** Refuses a target the loader cannot keep free of duplicates or cannot fill completely. */
-    public void checkFits(SourceTable source) {
+    /**
+     * The DDL that makes the target fit the source: nothing when it does, one {@code ADD COLUMN} per
+     * column PostgreSQL gained (schema drift). Refuses a target the loader cannot keep free of
+     * duplicates, or whose columns would not hold the source's values exactly.
+     */
+    public List<String> alterToFit(SourceTable source) {
         if (!engine.contains("ReplacingMergeTree")) {
             throw new SyncException("ClickHouse table " + database + "." + table + " uses engine " + engine
                     + ", so reruns would duplicate rows: recreate it as ReplacingMergeTree (or drop it and let the loader create it).");
         }
-        List<String> missing = source.columnNames().stream().filter(c -> !columns.containsKey(c)).toList();
-        if (!missing.isEmpty()) {
-            throw new SyncException("ClickHouse table " + database + "." + table + " lacks source column(s) "
-                    + String.join(", ", missing) + ": add them with ALTER TABLE ... ADD COLUMN (types as in README) or drop the table to have it recreated.");
+        List<String> ddl = new java.util.ArrayList<>();
+        for (PgColumn column : source.columns()) {
+            String expected = ClickHouseTypes.columnType(column);
+            String actual = columns.get(column.name());
+            if (actual == null) {
+                // a column PostgreSQL gained. Nullable even when PostgreSQL has it NOT NULL: rows synced
+                // before it existed show NULL (unknown) rather than a made-up 0 or ''
+                String added = expected.startsWith("Nullable(") || expected.startsWith("Array(") ? expected : "Nullable(" + expected + ")";
+                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " " + added);
+                continue;
+            }
+            String misfit = TypeFit.misfit(expected, actual);
+            if (misfit != null) {
+                throw new SyncException("ClickHouse column " + database + "." + table + "." + column.name() + " is " + actual
+                        + " and cannot hold PostgreSQL " + source.schema() + "." + source.table() + "." + column.name()
+                        + " (" + column.type().name() + ") exactly: " + misfit + ". Change it with ALTER TABLE "
+                        + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(column.name()) + " " + expected + ".");
+            }
         }
+        return ddl;
     }
 
     /** CREATE TABLE for a target that mirrors the source, ordered by its key. */

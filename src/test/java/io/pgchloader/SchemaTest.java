@@ -1,0 +1,132 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
+import io.pgchloader.sync.SyncStatus;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Names of every kind, keys, and tables that change shape after they were first synced. */
+class SchemaTest extends LoaderTestBase {
+
+    @Test
+    void quotes_any_name_in_both_dialects() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("names.yaml", LoaderFixture.templatedRoute("sync-names",
+                "schema", "Größe \"Schema\"", "table", "tëst `table` 'q'", "targetTable", "Ziel `table`",
+                "createdColumn", "Erstellt am", "updatedColumn", "select"));
+        loader.pg("CREATE SCHEMA \"Größe \"\"Schema\"\"\"",
+                "CREATE TABLE \"Größe \"\"Schema\"\"\".\"tëst `table` 'q'\" (\"ID\" int PRIMARY KEY, \"from\" text,"
+                        + " \"naïve \\ col\" text, \"Erstellt am\" timestamp NOT NULL, \"select\" timestamp)",
+                "INSERT INTO \"Größe \"\"Schema\"\"\".\"tëst `table` 'q'\" VALUES (1, 'a', 'b', '2024-01-01', NULL),"
+                        + " (2, 'c', 'd', '2024-01-02', '2024-02-01')");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-names");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(List.of("1 | a | b", "2 | c | d"),
+                loader.chRows("SELECT `ID`, `from`, `naïve \\\\ col` FROM `Ziel \\`table\\`` FINAL ORDER BY `ID`"));
+    }
+
+    @Test
+    void refuses_a_table_without_a_primary_key_unless_told_which_columns_identify_a_row() throws Exception {
+        loader = new LoaderFixture(tmp)
+                .withRoutes("a.yaml", LoaderFixture.templatedRoute("sync-keyless", "table", "keyless"))
+                .withRoutes("b.yaml", LoaderFixture.templatedRoute("sync-keyed", "table", "keyless", "targetTable", "keyed",
+                        "primaryKey", "tenant, seq"));
+        loader.pg("CREATE TABLE keyless (tenant text NOT NULL, seq int NOT NULL, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO keyless VALUES ('a', 1, '2024-01-01', NULL), ('a', 2, '2024-01-01', NULL), ('b', 1, '2024-01-01', NULL)");
+        loader.start();
+
+        SyncStatus.Outcome refused = loader.cycle("sync-keyless");
+        SyncStatus.Outcome keyed = loader.cycle("sync-keyed");
+
+        assertFalse(refused.succeeded());
+        assertTrue(refused.message().contains("public.keyless has no primary key") && refused.message().contains("primaryKey"),
+                refused.message());
+        assertTrue(keyed.succeeded(), keyed.message());
+        assertEquals(List.of("tenant, seq"), loader.chRows("SELECT sorting_key FROM system.tables"
+                + " WHERE database = currentDatabase() AND name = 'keyed'"));
+        assertEquals(3, loader.chLong("SELECT count() FROM keyed FINAL"));
+    }
+
+    @Test
+    void a_column_added_in_postgres_appears_in_clickhouse_and_is_filled_from_then_on() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("items.yaml", LoaderFixture.templatedRoute("sync-items", "table", "items"));
+        loader.pg("CREATE TABLE items (id int PRIMARY KEY, name text, created_at timestamp NOT NULL DEFAULT localtimestamp,"
+                        + " updated_at timestamp)",
+                "INSERT INTO items (id, name, created_at) VALUES (1, 'old', '2024-01-01'), (2, 'at the watermark', '2024-01-02')");
+        loader.start();
+        assertTrue(loader.cycle("sync-items").succeeded());
+
+        loader.pg("ALTER TABLE items ADD COLUMN price numeric(10, 2) NOT NULL DEFAULT 0",
+                "INSERT INTO items (id, name, price) VALUES (3, 'new', 9.99)");
+        SyncStatus.Outcome outcome = loader.cycle("sync-items");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        // row 1 was synced before the column existed and not read since: NULL, its value was never read;
+        // row 2 sits on the watermark, so it was read again, with PostgreSQL's value for it
+        assertEquals(List.of("1 | old | null", "2 | at the watermark | 0.00", "3 | new | 9.99"),
+                loader.chRows("SELECT id, name, toDecimalString(price, 2) FROM items FINAL ORDER BY id"));
+        assertEquals(List.of("Nullable(Decimal(10, 2))"), loader.chRows("SELECT type FROM system.columns"
+                + " WHERE database = currentDatabase() AND table = 'items' AND name = 'price'"));
+    }
+
+    @Test
+    void a_dropped_or_renamed_column_never_drops_data_in_clickhouse() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("items.yaml", LoaderFixture.templatedRoute("sync-items", "table", "items"));
+        loader.pg("CREATE TABLE items (id int PRIMARY KEY, name text, note text, created_at timestamp NOT NULL DEFAULT localtimestamp,"
+                        + " updated_at timestamp)",
+                "INSERT INTO items (id, name, note, created_at) VALUES (1, 'first', 'kept', '2024-01-01'),"
+                        + " (2, 'second', 'kept too', '2024-01-02')");
+        loader.start();
+        assertTrue(loader.cycle("sync-items").succeeded());
+
+        loader.pg("ALTER TABLE items DROP COLUMN note", "ALTER TABLE items RENAME COLUMN name TO title",
+                "UPDATE items SET title = 'second, changed', updated_at = localtimestamp WHERE id = 2",
+                "INSERT INTO items (id, title) VALUES (3, 'third')");
+        SyncStatus.Outcome outcome = loader.cycle("sync-items");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        // ClickHouse keeps both old columns and every value in them; the renamed column arrives as a new
+        // one. A row synced again after the change is its new version: PostgreSQL no longer has the old
+        // columns, so that version has NULL there (the earlier version's values are replaced with it).
+        assertEquals(List.of("1 | first | kept | null", "2 | null | null | second, changed", "3 | null | null | third"),
+                loader.chRows("SELECT id, name, note, title FROM items FINAL ORDER BY id"));
+    }
+
+    @Test
+    void refuses_an_existing_target_whose_column_would_not_hold_the_values_and_says_how_to_fix_it() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("items.yaml", LoaderFixture.templatedRoute("sync-items", "table", "items"));
+        loader.pg("CREATE TABLE items (id int PRIMARY KEY, amount numeric(12, 4), created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO items VALUES (1, 1.2345, '2024-01-01', NULL)");
+        loader.ch("CREATE TABLE items (id Int32, amount Nullable(Decimal(12, 2)), created_at DateTime64(6, 'UTC'),"
+                + " updated_at Nullable(DateTime64(6, 'UTC'))) ENGINE = ReplacingMergeTree ORDER BY id");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-items");
+
+        assertFalse(outcome.succeeded());
+        assertTrue(outcome.message().contains("public.items.amount") && outcome.message().contains("MODIFY COLUMN `amount` Nullable(Decimal(12, 4))"),
+                outcome.message());
+        assertEquals(0, loader.chLong("SELECT count() FROM items"), "nothing half-written");
+    }
+
+    @Test
+    void a_multi_dimensional_array_stops_the_table_with_the_column_named() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("grid.yaml", LoaderFixture.templatedRoute("sync-grid", "table", "grid"));
+        loader.pg("CREATE TABLE grid (id int PRIMARY KEY, cells int[], created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO grid VALUES (1, '{{1,2},{3,4}}', '2024-01-01', NULL)");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-grid");
+
+        assertFalse(outcome.succeeded());
+        assertTrue(outcome.message().contains("public.grid") && outcome.message().contains("column cells")
+                && outcome.message().contains("multi-dimensional"), outcome.message());
+    }
+}
