@@ -25,8 +25,10 @@ class TypeContractTest extends LoaderTestBase {
             CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
             CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
             CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');
-            CREATE TABLE every_type (
-                id serial PRIMARY KEY,
+            CREATE SCHEMA "Type Lab";
+            CREATE TABLE "Type Lab"."Every Type" (
+                id serial,
+                "select" integer NOT NULL DEFAULT 7,
                 c_smallint smallint, c_integer integer, c_bigint bigint, c_bigserial bigserial,
                 c_numeric numeric(38, 10), c_money_like numeric(12, 2), c_numeric_free numeric,
                 c_real real, c_double double precision, c_boolean boolean,
@@ -36,12 +38,13 @@ class TypeContractTest extends LoaderTestBase {
                 c_positive positive_int, c_email email,
                 c_int_array integer[], c_text_array text[], c_numeric_array numeric(10, 2)[], c_bool_array boolean[],
                 c_uuid_array uuid[],
-                created_at timestamp NOT NULL DEFAULT '2024-01-01 00:00:00', updated_at timestamp
+                created_at timestamp NOT NULL DEFAULT '2024-01-01 00:00:00', updated_at timestamp,
+                PRIMARY KEY (id, "select")
             );
             """;
 
     static final String ROWS = """
-            INSERT INTO every_type (c_smallint, c_integer, c_bigint, c_numeric, c_money_like, c_numeric_free, c_real, c_double,
+            INSERT INTO "Type Lab"."Every Type" (c_smallint, c_integer, c_bigint, c_numeric, c_money_like, c_numeric_free, c_real, c_double,
                 c_boolean, c_char, c_varchar, c_text, c_uuid, c_date, c_time, c_timestamp, c_timestamptz, c_interval,
                 c_json, c_jsonb, c_bytea, c_inet, c_cidr, c_mood, c_positive, c_email,
                 c_int_array, c_text_array, c_numeric_array, c_bool_array, c_uuid_array) VALUES
@@ -97,7 +100,9 @@ class TypeContractTest extends LoaderTestBase {
 
     @Test
     void every_value_arrives_exactly_as_the_postgresql_table_function_reads_it() throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("types.yaml", LoaderFixture.templatedRoute("sync-types", "table", "every_type"));
+        // a quoted mixed-case schema and table, a composite key with a reserved word in it
+        loader = new LoaderFixture(tmp).withRoutes("types.yaml", LoaderFixture.templatedRoute("sync-types",
+                "schema", "Type Lab", "table", "Every Type", "targetTable", "every_type"));
         for (String statement : DDL.split(";\\s*\\n")) {
             if (!statement.isBlank()) {
                 loader.pg(statement);
@@ -111,7 +116,7 @@ class TypeContractTest extends LoaderTestBase {
         assertEquals(4, outcome.rowsCreated());
 
         String reference = "postgresql('127.0.0.1:" + TestDatabases.servers().postgresPort() + "', '" + loader.database
-                + "', 'every_type', 'postgres', '')";
+                + "', 'Every Type', 'postgres', '', 'Type Lab')";
         List<String> differences = new ArrayList<>();
         for (Map.Entry<String, String> column : RENDER.entrySet()) {
             String render = column.getValue();
@@ -122,13 +127,15 @@ class TypeContractTest extends LoaderTestBase {
             }
         }
         for (Map.Entry<String, String> column : PG_TEXT.entrySet()) {
-            List<String> expected = loader.pgRows("SELECT id, coalesce(" + column.getValue() + ", '\\N') FROM every_type ORDER BY id");
+            List<String> expected = loader.pgRows("SELECT id, coalesce(" + column.getValue() + ", '\\N') FROM \"Type Lab\".\"Every Type\" ORDER BY id");
             List<String> actual = loader.chRows("SELECT id, ifNull(toString(" + column.getKey() + "), '\\\\N') FROM every_type FINAL ORDER BY id");
             if (!expected.equals(actual)) {
                 differences.add(column.getKey() + ": PostgreSQL " + expected + " but loaded " + actual);
             }
         }
         assertEquals(List.of(), differences);
+        assertEquals(List.of("id, `select`"), loader.chRows("SELECT sorting_key FROM system.tables"
+                + " WHERE database = currentDatabase() AND name = 'every_type'"));
         assertEquals(List.of("c_smallint | Nullable(Int16)", "c_bigserial | Int64", "c_numeric | Nullable(Decimal(38, 10))",
                         "c_numeric_free | Nullable(Decimal(76, 38))", "c_date | Nullable(Date32)",
                         "c_timestamptz | Nullable(DateTime64(6, 'UTC'))", "c_positive | Nullable(Int32)", "c_email | Nullable(String)",
