@@ -4,7 +4,6 @@ import java.math.BigDecimal;
 import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -34,8 +33,8 @@ public final class ClickHouseTypes {
     }
 
     // DateTime64 and Date32 cover 1900-01-01 .. 2299-12-31 in ClickHouse; outside, it clamps silently.
-    private static final Instant MIN_INSTANT = Instant.parse("1900-01-01T00:00:00Z");
-    private static final Instant MAX_INSTANT = Instant.parse("2299-12-31T23:59:59.999999Z");
+    private static final LocalDateTime MIN_DATETIME = LocalDateTime.of(1900, 1, 1, 0, 0);
+    private static final LocalDateTime MAX_DATETIME = LocalDateTime.of(2299, 12, 31, 23, 59, 59, 999_999_000);
     private static final LocalDate MIN_DATE = LocalDate.of(1900, 1, 1);
     private static final LocalDate MAX_DATE = LocalDate.of(2299, 12, 31);
     private static final int MAX_DECIMAL_PRECISION = 76;
@@ -160,11 +159,11 @@ public final class ClickHouseTypes {
             };
             case "timestamp" -> (rs, i) -> {
                 LocalDateTime v = rs.getObject(i, LocalDateTime.class);
-                return v == null ? null : dateTime64(column, v.toInstant(ZoneOffset.UTC), v.toString());
+                return v == null ? null : dateTime64(column, v, v.toString());
             };
             case "timestamptz" -> (rs, i) -> {
                 OffsetDateTime v = rs.getObject(i, OffsetDateTime.class);
-                return v == null ? null : dateTime64(column, v.toInstant(), v.toString());
+                return v == null ? null : dateTime64(column, v.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), v.toString());
             };
             // bytea travels as PostgreSQL's hex text ('\\x00ff'), exactly what ClickHouse's own postgresql()
             // engine reads; unhex(substring(col, 3)) gives the bytes back
@@ -175,11 +174,33 @@ public final class ClickHouseTypes {
     /** The text of a DateTime64(6, 'UTC') value; fixed width, so text order is time order. */
     public static final DateTimeFormatter DATETIME64 = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
 
-    private static String dateTime64(String column, Instant value, String shown) {
-        if (value.isBefore(MIN_INSTANT) || value.isAfter(MAX_INSTANT)) {
+    /** {@code utc} as DATETIME64 text, written by hand: this runs for every timestamp of every row. */
+    private static String dateTime64(String column, LocalDateTime utc, String shown) {
+        if (utc.isBefore(MIN_DATETIME) || utc.isAfter(MAX_DATETIME)) {
             throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
         }
-        return DATETIME64.format(LocalDateTime.ofInstant(value, ZoneOffset.UTC));
+        char[] text = new char[26];
+        digits(text, 0, utc.getYear(), 4);
+        text[4] = '-';
+        digits(text, 5, utc.getMonthValue(), 2);
+        text[7] = '-';
+        digits(text, 8, utc.getDayOfMonth(), 2);
+        text[10] = ' ';
+        digits(text, 11, utc.getHour(), 2);
+        text[13] = ':';
+        digits(text, 14, utc.getMinute(), 2);
+        text[16] = ':';
+        digits(text, 17, utc.getSecond(), 2);
+        text[19] = '.';
+        digits(text, 20, utc.getNano() / 1000, 6);
+        return new String(text);
+    }
+
+    private static void digits(char[] text, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            text[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
     }
 
     private static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {
