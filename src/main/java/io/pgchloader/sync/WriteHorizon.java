@@ -31,13 +31,18 @@ import javax.sql.DataSource;
 public record WriteHorizon(Instant bound, Instant now, boolean complete, String holder, long hiddenSessions,
                            long preparedTransactions) {
 
-    /** The application name the loader's own connections carry: they only read, so they never hold the bound. */
+    private static final java.time.Duration PUBLICATION_MARGIN = java.time.Duration.ofMillis(10);
+
+    /**
+     * The application name the loader's own connections carry: they only read, so they never hold the
+     * bound. Only sessions of the loader's own role with that name are passed over.
+     */
     public static final String LOADER_APPLICATION_NAME = "pg-ch-loader";
 
     // Background processes never write table rows; parallel workers share their leader's transaction.
     private static final String SQL = """
             WITH sessions AS (
-                SELECT pid, backend_type, xact_start, state, application_name
+                SELECT pid, backend_type, xact_start, state, application_name, usename
                   FROM pg_catalog.pg_stat_activity
                  WHERE datname = current_database() AND pid <> pg_backend_pid()
             ), writers AS (
@@ -47,7 +52,7 @@ public record WriteHorizon(Instant bound, Instant now, boolean complete, String 
                                             'logical replication launcher', 'walsummarizer', 'io worker',
                                             'slotsync worker', 'parallel worker')
                    AND xact_start IS NOT NULL
-                   AND coalesce(application_name, '') <> '%s'
+                   AND NOT (coalesce(application_name, '') = '%s' AND usename = current_user)
             )
             SELECT now() AS now,
                    (SELECT min(xact_start) FROM writers) AS oldest,
@@ -64,7 +69,9 @@ public record WriteHorizon(Instant bound, Instant now, boolean complete, String 
             try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(SQL)) {
                 rs.next();
                 Instant now = rs.getObject("now", OffsetDateTime.class).toInstant();
-                Instant bound = now;
+                // A transaction takes its start time a few microseconds before pg_stat_activity shows it;
+                // the margin keeps one caught in that moment above the bound.
+                Instant bound = now.minus(PUBLICATION_MARGIN);
                 String holder = null;
                 OffsetDateTime oldest = rs.getObject("oldest", OffsetDateTime.class);
                 if (oldest != null && oldest.toInstant().isBefore(bound)) {
