@@ -28,7 +28,8 @@ FROM eclipse-temurin:17-jre
 
 # An unprivileged user with a fixed id (above the 1000 that Ubuntu-based images may already use).
 RUN groupadd --gid 10001 loader \
-    && useradd --uid 10001 --gid loader --home-dir /app --no-create-home --shell /usr/sbin/nologin loader
+    && useradd --uid 10001 --gid loader --home-dir /app --no-create-home --shell /usr/sbin/nologin loader \
+    && mkdir -p /app/locks && chown loader:loader /app/locks
 
 WORKDIR /app
 COPY --from=build /build/target/lib/ /app/lib/
@@ -38,6 +39,10 @@ COPY --from=build /build/target/pg-ch-loader.jar /app/pg-ch-loader.jar
 COPY routes/ /app/routes/
 
 USER loader
+
+# Health and metrics (HTTP_PORT): /observe/health/ready, /observe/health/live, /observe/metrics.
+# /app/locks: lock files for high availability (CLUSTER_LOCK_DIR=/app/locks, a volume shared by the loaders).
+EXPOSE 8080
 
 # Java heap sized from the container's memory limit. No argument: the Quartz schedule until SIGTERM
 # (Camel drains for up to 30 s); --once: one cycle of every table, exit 0 / 1 (a table failed) /

@@ -29,10 +29,15 @@ public final class CycleRunner {
      */
     public List<String> routeIds() {
         return context.getRoutes().stream()
-                .filter(r -> r.isCreatedByRouteTemplate()
-                        && r.getEndpoint().getEndpointUri().startsWith("quartz://" + TEMPLATE_ID + "/"))
+                .filter(CycleRunner::isTableRoute)
                 .map(Route::getRouteId)
                 .toList();
+    }
+
+    /** Whether the route is a table's, made from the pg-to-clickhouse template. */
+    public static boolean isTableRoute(Route route) {
+        return route.isCreatedByRouteTemplate()
+                && route.getEndpoint().getEndpointUri().startsWith("quartz://" + TEMPLATE_ID + "/");
     }
 
     /** One cycle of every table, one after another; true when all succeeded. */

@@ -51,6 +51,13 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
                 java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)), status));
+        // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
+        main.bind("tableSyncMBeans", new io.pgchloader.jmx.TableSyncMBeans(status, settings::mask));
+        if (scheduled) {
+            // only a loader that keeps running is worth probing and scraping, or sharing tables with others
+            io.pgchloader.ops.Observability.install(main, settings, postgres, clickHouse);
+            io.pgchloader.ops.HighAvailability.install(main, settings);
+        }
 
         Path routes = Path.of(settings.get(Setting.ROUTES_DIR)).toAbsolutePath().normalize();
         main.configure().withName("pg-ch-loader")
@@ -67,7 +74,10 @@ public final class LoaderApplication implements AutoCloseable {
     /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */
     public void runScheduled() throws Exception {
         configure();
-        main.run();
+        // remote JMX only for the loader that keeps running, and only when JMX_PORT is set
+        try (io.pgchloader.jmx.RemoteJmx jmx = io.pgchloader.jmx.RemoteJmx.startIfConfigured(settings)) {
+            main.run();
+        }
     }
 
     /** Starts Camel with the routes but without firing them; see {@link #cycles()}. */

@@ -22,9 +22,10 @@ public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private static final String USAGE = """
-            Usage: java -jar target/pg-ch-loader.jar [--once | --demo | --help]
+            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --demo | --help]
               (no option)  sync every table on its Quartz schedule until stopped (SIGTERM or Ctrl-C)
               --once       run one sync cycle of every table, then exit: 0 when all succeeded, 1 otherwise
+              --verify     compare every table between PostgreSQL and ClickHouse: 0 equal, 1 different, 2 cannot compare
               --demo       run the loader on an embedded PostgreSQL and ClickHouse with generated data
             Configuration: environment variables or .env in the working directory (see README).""";
 
@@ -37,7 +38,7 @@ public final class Main {
 
     public static int run(String[] args) {
         String mode = args.length == 0 ? "" : args[0];
-        if (args.length > 1 || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--demo") || mode.equals("--help"))) {
+        if (args.length > 1 || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--demo") || mode.equals("--help"))) {
             System.err.println("Unknown arguments: " + String.join(" ", args) + "\n" + USAGE);
             return EXIT_BAD_CONFIGURATION;
         }
@@ -52,6 +53,9 @@ public final class Main {
                 }
                 case "--once" -> {
                     return once(applyLogLevel(Settings.load()));
+                }
+                case "--verify" -> {
+                    return verify(applyLogLevel(Settings.load()));
                 }
                 default -> {
                     new LoaderApplication(applyLogLevel(Settings.load()), true).runScheduled();
@@ -71,6 +75,19 @@ public final class Main {
         ch.qos.logback.classic.Logger own = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.pgchloader");
         own.setLevel(ch.qos.logback.classic.Level.toLevel(settings.get(Setting.LOG_LEVEL)));
         return settings;
+    }
+
+    /** Compares every table; nothing is written anywhere. Exit code: see {@link io.pgchloader.verify.Verifier}. */
+    static int verify(Settings settings) {
+        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+            app.start();
+            List<String> unreachable = app.unreachableDatabases();
+            if (!unreachable.isEmpty()) {
+                unreachable.forEach(LOG::error);
+                return EXIT_BAD_CONFIGURATION;
+            }
+            return io.pgchloader.verify.Verifier.of(app).run().exitCode();
+        }
     }
 
     static int once(Settings settings) {

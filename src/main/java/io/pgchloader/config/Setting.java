@@ -37,10 +37,29 @@ public enum Setting {
     RETRY_INITIAL_DELAY_MS("1000", Kind.POSITIVE_INT, "Delay before the first retry; each further retry waits twice as long."),
     RETRY_MAX_DELAY_MS("30000", Kind.POSITIVE_INT, "Longest delay between two retries."),
 
+    HTTP_PORT("8080", Kind.PORT_OR_ZERO, "TCP port of the HTTP server for health and metrics (/observe/health/ready,"
+            + " /observe/health/live, /observe/metrics) while the loader runs its schedule; 0 turns it off. --once and"
+            + " --demo never serve HTTP."),
+
+    CLUSTER_LOCK_DIR("", Kind.TEXT, "Folder shared by every instance on this host for high availability: each table is"
+            + " synced by whichever instance holds its lock file there, and another takes over within seconds when that"
+            + " one dies. Empty (the default) turns high availability off."),
+    CLUSTER_NAMESPACE("pg-ch-loader", Kind.TEXT, "Prefix of the lock names in CLUSTER_LOCK_DIR (one lock per table"
+            + " route); instances that sync the same tables must use the same value."),
+
+    JMX_PORT("", Kind.PORT, "TCP port for remote JMX (RMI registry and connector on this one port) while the loader runs"
+            + " its schedule; needs JMX_USER and JMX_PASSWORD. Empty (the default): no port is opened, local tools"
+            + " (jconsole, VisualVM) still attach by process id."),
+    JMX_USER("", Kind.TEXT, "User name remote JMX clients log in with; required with JMX_PORT. It may read every MBean and"
+            + " stop, start, suspend and resume routes."),
+    JMX_PASSWORD("", Kind.SECRET, "Password of JMX_USER; required with JMX_PORT."),
+    JMX_HOST("", Kind.HOST, "Host name or address remote JMX clients reach the loader by (RMI hands it to them); set it"
+            + " behind NAT or in a container. Empty (the default): this machine's own address."),
+
     LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries always log at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */
-    public enum Kind { HOST, PORT, TEXT, SECRET, DIRECTORY, POSITIVE_INT, NON_NEGATIVE_INT, ZONE, LOG_LEVEL }
+    public enum Kind { HOST, PORT, PORT_OR_ZERO, TEXT, SECRET, DIRECTORY, POSITIVE_INT, NON_NEGATIVE_INT, ZONE, LOG_LEVEL }
 
     private final String defaultValue;
     private final Kind kind;

@@ -47,15 +47,30 @@ public final class Settings {
             }
             values.put(setting, check(setting, setting.secret() ? value : value.trim()));
         }
+        if (!values.get(Setting.JMX_PORT).isEmpty()
+                && (values.get(Setting.JMX_USER).isEmpty() || values.get(Setting.JMX_PASSWORD).isEmpty())) {
+            throw new ConfigurationException("JMX_PORT is set, but remote JMX needs a login: set JMX_USER and JMX_PASSWORD"
+                    + " too (or unset JMX_PORT to keep JMX local).");
+        }
         return new Settings(values);
     }
 
     private static String check(Setting setting, String value) {
+        if (value.isEmpty() && "".equals(setting.defaultValue())) {
+            // an optional setting whose default is "nothing" (JMX_PORT, JMX_HOST) may stay empty
+            return value;
+        }
         switch (setting.kind()) {
             case PORT -> {
                 int port = parseInt(value);
                 if (port < 1 || port > 65535) {
                     throw invalid(setting, value, "a TCP port number from 1 to 65535");
+                }
+            }
+            case PORT_OR_ZERO -> {
+                int port = parseInt(value);
+                if (port < 0 || port > 65535) {
+                    throw invalid(setting, value, "a TCP port number from 1 to 65535, or 0 to turn it off");
                 }
             }
             case POSITIVE_INT -> {
@@ -176,6 +191,23 @@ public final class Settings {
 
     public int getInt(Setting setting) {
         return Integer.parseInt(values.get(setting));
+    }
+
+    /**
+     * The text with every configured password replaced by {@code ******}, for messages that leave the
+     * process through other channels than the log (JMX attributes), where a driver might have quoted one.
+     */
+    public String mask(String text) {
+        if (text == null) {
+            return null;
+        }
+        String masked = text;
+        for (Map.Entry<Setting, String> e : values.entrySet()) {
+            if (e.getKey().secret() && e.getValue().length() >= 3) {
+                masked = masked.replace(e.getValue(), "******");
+            }
+        }
+        return masked;
     }
 
     /** Name=value lines for diagnostics, secrets masked. */

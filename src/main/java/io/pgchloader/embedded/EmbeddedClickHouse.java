@@ -63,6 +63,12 @@ public final class EmbeddedClickHouse implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     private static final String WORK_DIR_PREFIX = "pgch-clickhouse-";
     private static final String OWNER_LOCK = ".owner.lock";
+    /**
+     * Work dirs this JVM owns. The sweep must never open their lock file: on Linux, closing any channel
+     * to a file drops every lock this process holds on it, which would leave a live server's data to the
+     * next JVM's sweep (seen: a part file vanishing under a running test).
+     */
+    private static final java.util.Set<Path> OWN_WORK_DIRS = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration READY_POLL_INTERVAL = Duration.ofMillis(100);
@@ -124,6 +130,7 @@ public final class EmbeddedClickHouse implements AutoCloseable {
         FileChannel ownerLock = null;
         boolean started = false;
         try {
+            OWN_WORK_DIRS.add(workDir.toAbsolutePath().normalize());
             ownerLock = lockOwnership(workDir);
             Path launcher = workDir.resolve(LAUNCHER_RESOURCE);
             copyLauncher(launcher);
@@ -424,6 +431,9 @@ public final class EmbeddedClickHouse implements AutoCloseable {
     }
 
     private static void removeIfAbandoned(Path dir) {
+        if (OWN_WORK_DIRS.contains(dir.toAbsolutePath().normalize())) {
+            return;
+        }
         try {
             Instant youngest = Instant.now().minus(ABANDONED_MIN_AGE);
             if (Files.getLastModifiedTime(dir).toInstant().isAfter(youngest)) {

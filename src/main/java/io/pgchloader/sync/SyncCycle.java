@@ -230,6 +230,11 @@ public final class SyncCycle {
         return startedAt;
     }
 
+    /** The write horizon the cycle read up to: every row version below it was in PostgreSQL's snapshot. */
+    public WriteHorizon horizon() {
+        return horizon;
+    }
+
     public double seconds() {
         return (System.nanoTime() - startNanos) / 1e9;
     }
@@ -240,6 +245,27 @@ public final class SyncCycle {
 
     public Instant updatedMark() {
         return updatedMark;
+    }
+
+    /**
+     * The newer of the two watermarks as an instant, or null while the target is empty. Watermarks of
+     * {@code timestamp} columns are wall-clock values, read in {@code POSTGRES_TIMEZONE} here.
+     */
+    public Instant newestWatermark() {
+        Instant newest = null;
+        for (Stream s : Stream.values()) {
+            Instant mark = s == Stream.created ? createdMark : updatedMark;
+            if (mark == null) {
+                continue;
+            }
+            String column = s == Stream.created ? table.getCreatedColumn() : table.getUpdatedColumn();
+            Instant instant = source.column(column).orElseThrow().type().name().equals("timestamptz") ? mark
+                    : LocalDateTime.ofInstant(mark, ZoneOffset.UTC).atZone(environment.timestampZone()).toInstant();
+            if (newest == null || instant.isAfter(newest)) {
+                newest = instant;
+            }
+        }
+        return newest;
     }
 
     /** The cycle's log line: rows per stream, batches, duration and the watermark it leaves behind. */

@@ -163,6 +163,7 @@ public class TableSync implements CamelContextAware {
         LOG.info(cycle.summary());
         environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), true, cycle.summary(),
                 cycle.rowsCreated(), cycle.rowsUpdated(), cycle.batches(), java.time.Instant.now()));
+        observe(exchange, true, cycle);
     }
 
     /** Logs a failed cycle in one line; the scheduler carries on and the next cycle resumes from ClickHouse. */
@@ -177,6 +178,19 @@ public class TableSync implements CamelContextAware {
         environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), false, message,
                 cycle == null ? 0 : cycle.rowsCreated(), cycle == null ? 0 : cycle.rowsUpdated(),
                 cycle == null ? 0 : cycle.batches(), java.time.Instant.now()));
+        observe(exchange, false, cycle);
+    }
+
+    /** Tells every {@link CycleObserver} in the registry (metrics) how the cycle ended; never fails the cycle. */
+    private void observe(Exchange exchange, boolean succeeded, SyncCycle cycle) {
+        Duration took = Duration.ofMillis(exchange.getClock().elapsed());
+        for (CycleObserver observer : camelContext.getRegistry().findByType(CycleObserver.class)) {
+            try {
+                observer.cycleEnded(exchange.getFromRouteId(), schema + "." + table, succeeded, took, cycle);
+            } catch (RuntimeException e) {
+                LOG.warn("{}.{}: {} failed: {}", schema, table, observer.getClass().getSimpleName(), e.toString());
+            }
+        }
     }
 
     /** The most telling message in a cause chain: ours if there is one, else the deepest. */

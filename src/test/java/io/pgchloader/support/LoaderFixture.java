@@ -58,6 +58,8 @@ public final class LoaderFixture implements AutoCloseable {
     public Map<String, String> environment() {
         Map<String, String> env = TestDatabases.servers().settings(database, database);
         env.put("ROUTES_DIR", routesDir.toString());
+        // no HTTP server unless a test asks for one on a free port: loaders of several tests may run at once
+        env.put("HTTP_PORT", "0");
         return env;
     }
 
@@ -67,9 +69,21 @@ public final class LoaderFixture implements AutoCloseable {
 
     /** Starts with some settings changed from the defaults. */
     public LoaderFixture start(Map<String, String> settings) {
+        return start(settings, false);
+    }
+
+    /**
+     * Starts as the loader runs without {@code --once}: Quartz fires the cycles (give the routes a cron
+     * that suits the test), and what only that mode has is on: HTTP_PORT, CLUSTER_LOCK_DIR.
+     */
+    public LoaderFixture startScheduled(Map<String, String> settings) {
+        return start(settings, true);
+    }
+
+    private LoaderFixture start(Map<String, String> settings, boolean scheduled) {
         Map<String, String> env = environment();
         env.putAll(settings);
-        app = new LoaderApplication(Settings.of(env), false);
+        app = new LoaderApplication(Settings.of(env), scheduled);
         app.start();
         return this;
     }

@@ -1,0 +1,187 @@
+package io.pgchloader.verify;
+
+import io.pgchloader.sync.Identifiers;
+import io.pgchloader.sync.PgColumn;
+import java.math.BigInteger;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How a table's key space is cut into ranges, the same way in both databases.
+ *
+ * <ul>
+ *   <li>An integer first key column (the usual {@code id}): {@code buckets} contiguous ranges of equal
+ *   width between the smallest and the largest value either database holds. A differing range then
+ *   names real key bounds ({@code id 1..15625}) that an operator can look at or re-sync, and ClickHouse
+ *   reads only that range when it is examined row by row (the key is its sort order).</li>
+ *   <li>Any other key (text, uuid, composite with a text first column): buckets by a hash of the key's
+ *   canonical text. The two databases sort text differently (collations vs bytes), so ordered ranges
+ *   would not agree; hashing spreads the rows evenly whatever the values look like.</li>
+ * </ul>
+ */
+abstract class KeyRanges {
+
+    private static final Set<String> INTEGERS = Set.of("int2", "int4", "int8");
+
+    final int count;
+
+    private KeyRanges(int count) {
+        this.count = count;
+    }
+
+    static boolean integerFirstColumn(List<PgColumn> key) {
+        return INTEGERS.contains(key.get(0).type().name());
+    }
+
+    /** Ranges of the first key column between lo and hi (inclusive); null bounds for an empty table. */
+    static KeyRanges integers(PgColumn column, BigInteger lo, BigInteger hi, int buckets) {
+        return new IntegerRanges(column, lo, hi, buckets);
+    }
+
+    static KeyRanges hashed(String pgKeyText, String chKeyText, int buckets) {
+        return new HashRanges(pgKeyText, chKeyText, buckets);
+    }
+
+    /** The range number of a row, 0 to count - 1. */
+    abstract String pgBucket();
+
+    abstract String chBucket();
+
+    /** The condition that selects range b. */
+    abstract String pgWhere(int b);
+
+    abstract String chWhere(int b);
+
+    /** Range b for people: {@code id 1..15625}, or {@code hash bucket 3 of 64}. */
+    abstract String describe(int b);
+
+    /** All ranges, for the summary line: {@code 64 ranges of id 1..1000000}. */
+    abstract String describeAll();
+
+    /** Range b cut into ranges of its own, or null when that needs another scan of the whole table. */
+    abstract KeyRanges split(int b);
+
+    private static final class IntegerRanges extends KeyRanges {
+
+        private final PgColumn column;
+        private final int buckets;
+        private final String name;
+        private final String pgColumn;
+        private final String chColumn;
+        private final BigInteger lo;
+        private final BigInteger span;
+        private final boolean fitsLong;
+
+        IntegerRanges(PgColumn column, BigInteger lo, BigInteger hi, int buckets) {
+            super(lo == null ? 1 : hi.subtract(lo).add(BigInteger.ONE).min(BigInteger.valueOf(buckets)).intValueExact());
+            this.column = column;
+            this.buckets = buckets;
+            this.name = column.name();
+            this.pgColumn = Identifiers.pg(column.name());
+            this.chColumn = Identifiers.ch(column.name());
+            this.lo = lo == null ? BigInteger.ZERO : lo;
+            this.span = lo == null ? BigInteger.ONE : hi.subtract(lo).add(BigInteger.ONE);
+            // (k - lo) * count stays below 2^62: plain 64-bit arithmetic, else numeric / Int128
+            this.fitsLong = span.multiply(BigInteger.valueOf(count)).bitLength() < 62;
+        }
+
+        @Override
+        String pgBucket() {
+            String raw = fitsLong
+                    ? "((" + pgColumn + "::bigint - (" + lo + ")) * " + count + " / " + span + ")"
+                    : "floor((" + pgColumn + "::numeric - (" + lo + ")) * " + count + " / " + span + ")::bigint";
+            // rows written after the bounds were read may fall outside; they are newer than the cutoff anyway
+            return "least(greatest(" + raw + ", 0), " + (count - 1) + ")";
+        }
+
+        @Override
+        String chBucket() {
+            String raw = fitsLong
+                    ? "intDiv((toInt64(" + chColumn + ") - (" + lo + ")) * " + count + ", " + span + ")"
+                    : "toInt64(intDiv((toInt128(" + chColumn + ") - toInt128('" + lo + "')) * " + count + ", toInt128('" + span + "')))";
+            return "least(greatest(" + raw + ", 0), " + (count - 1) + ")";
+        }
+
+        /** First key of range b: lo + ceil(b * span / count). */
+        private BigInteger start(int b) {
+            BigInteger[] qr = span.multiply(BigInteger.valueOf(b)).divideAndRemainder(BigInteger.valueOf(count));
+            return lo.add(qr[0]).add(qr[1].signum() > 0 ? BigInteger.ONE : BigInteger.ZERO);
+        }
+
+        private BigInteger end(int b) {
+            return start(b + 1).subtract(BigInteger.ONE);
+        }
+
+        @Override
+        String pgWhere(int b) {
+            return pgColumn + " BETWEEN " + start(b) + " AND " + end(b);
+        }
+
+        @Override
+        String chWhere(int b) {
+            return chColumn + " BETWEEN " + start(b) + " AND " + end(b);
+        }
+
+        @Override
+        String describe(int b) {
+            return name + " " + start(b) + ".." + end(b);
+        }
+
+        @Override
+        String describeAll() {
+            return count + (count == 1 ? " range" : " ranges") + " of " + name + " " + start(0) + ".." + end(count - 1);
+        }
+
+        @Override
+        KeyRanges split(int b) {
+            return new IntegerRanges(column, start(b), end(b), buckets);
+        }
+    }
+
+    private static final class HashRanges extends KeyRanges {
+
+        private final String pgKeyText;
+        private final String chKeyText;
+
+        HashRanges(String pgKeyText, String chKeyText, int buckets) {
+            super(buckets);
+            this.pgKeyText = pgKeyText;
+            this.chKeyText = chKeyText;
+        }
+
+        @Override
+        String pgBucket() {
+            return "(" + KeyText.pgHash(pgKeyText) + " % " + count + ")";
+        }
+
+        @Override
+        String chBucket() {
+            return "toInt64(" + KeyText.chHash(chKeyText) + " % " + count + ")";
+        }
+
+        @Override
+        String pgWhere(int b) {
+            return pgBucket() + " = " + b;
+        }
+
+        @Override
+        String chWhere(int b) {
+            return chBucket() + " = " + b;
+        }
+
+        @Override
+        String describe(int b) {
+            return "hash bucket " + b + " of " + count;
+        }
+
+        @Override
+        String describeAll() {
+            return count + " hash buckets of the key";
+        }
+
+        @Override
+        KeyRanges split(int b) {
+            return null;
+        }
+    }
+}

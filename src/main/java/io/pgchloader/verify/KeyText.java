@@ -1,0 +1,86 @@
+package io.pgchloader.verify;
+
+import io.pgchloader.sync.Identifiers;
+import io.pgchloader.sync.PgColumn;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The canonical text of a row's key and version, rendered identically by PostgreSQL and ClickHouse, so
+ * both can hash it in SQL and the sums match. Key columns are joined by the unit separator (0x1F); the
+ * version is {@code coalesce(updated, created)} in microseconds since 1970 (the wall-clock value for
+ * {@code timestamp} columns, as ClickHouse stores it).
+ *
+ * <p>Per PostgreSQL type: integers, {@code bool}, {@code uuid} and the text types render alike on both
+ * sides ({@code char(n)} with its padding, as the loader copies it); {@code numeric} without trailing
+ * zeros; dates and timestamps in ISO form with microseconds, {@code timestamptz} in UTC; types the loader
+ * stores as their PostgreSQL text (json, interval, inet, enums, …) as that text. Floating-point keys
+ * and array keys are refused: their text forms differ between the two databases.
+ */
+final class KeyText {
+
+    /** The hash of a text: the first 15 hex digits of its MD5 as a non-negative 60-bit number, in both dialects. */
+    static String pgHash(String text) {
+        return "('x' || substr(md5(" + text + "), 1, 15))::bit(60)::bigint";
+    }
+
+    static String chHash(String text) {
+        return "bitShiftRight(halfMD5(" + text + "), 4)";
+    }
+
+    private KeyText() {
+    }
+
+    static void check(PgColumn column) {
+        String type = column.type().name();
+        if (column.type().isArray() || type.equals("float4") || type.equals("float8")) {
+            throw new VerifyException("key column " + column.name() + " is of type " + type
+                    + ", whose text differs between PostgreSQL and ClickHouse: --verify supports integer, numeric, text,"
+                    + " uuid, date and timestamp keys.");
+        }
+    }
+
+    static String pg(List<PgColumn> key) {
+        return key.stream().map(KeyText::pg).collect(Collectors.joining(" || chr(31) || "));
+    }
+
+    static String ch(List<PgColumn> key) {
+        return key.size() == 1 ? ch(key.get(0))
+                : "concat(" + key.stream().map(KeyText::ch).collect(Collectors.joining(", '\\x1F', ")) + ")";
+    }
+
+    private static String pg(PgColumn column) {
+        String c = Identifiers.pg(column.name());
+        return switch (column.type().name()) {
+            // text() of char(n) drops the padding the loader keeps; concat uses the output function
+            case "bpchar" -> "concat(" + c + ")";
+            case "numeric" -> "trim_scale(" + c + ")::text";
+            case "date" -> "to_char(" + c + ", 'YYYY-MM-DD')";
+            case "timestamp" -> "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')";
+            case "timestamptz" -> "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
+            default -> c + "::text";
+        };
+    }
+
+    private static String ch(PgColumn column) {
+        // DateTime64(6) renders with six decimals, Decimal without trailing zeros (the query pins that setting)
+        return "toString(" + Identifiers.ch(column.name()) + ")";
+    }
+
+    /** Version in microseconds, PostgreSQL: per column, since created and updated may differ in type. */
+    static String pgVersion(String created, String updated) {
+        return "CASE WHEN " + Identifiers.pg(updated) + " IS NULL THEN " + pgMicros(created) + " ELSE " + pgMicros(updated) + " END";
+    }
+
+    private static String pgMicros(String column) {
+        return "(extract(epoch FROM " + Identifiers.pg(column) + ") * 1000000)::bigint";
+    }
+
+    static String chVersion(String created, String updated) {
+        return "coalesce(" + Identifiers.ch(updated) + ", " + Identifiers.ch(created) + ")";
+    }
+
+    static String chVersionMicros(String created, String updated) {
+        return "toUnixTimestamp64Micro(" + chVersion(created, updated) + ")";
+    }
+}

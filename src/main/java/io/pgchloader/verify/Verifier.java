@@ -1,0 +1,152 @@
+package io.pgchloader.verify;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.CycleRunner;
+import io.pgchloader.LoaderApplication;
+import io.pgchloader.sync.SyncEnvironment;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import javax.sql.DataSource;
+import org.apache.camel.CamelContext;
+import org.apache.camel.model.ModelCamelContext;
+import org.apache.camel.model.RouteDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code --verify}: compares every configured table between PostgreSQL and ClickHouse ({@code FINAL}),
+ * one line per table and one per differing key range (see {@link TableCheck} for what is compared).
+ * Exit code 0 when all tables are equal, 1 when any differs (or could not be compared because the loader
+ * is far behind), 2 when a table's configuration or a database stopped the comparison.
+ */
+public final class Verifier {
+
+    public static final int EQUAL = 0;
+    public static final int DIFFERENT = 1;
+    public static final int CANNOT_VERIFY = 2;
+
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.verify");
+    /** Large enough for the keys ClickHouse is told to skip (TableCheck.PENDING_LIMIT of them). */
+    private static final String MAX_QUERY_SIZE = Integer.toString(64 * 1024 * 1024);
+
+    /** What a run printed, and its exit code. */
+    public record Report(int exitCode, List<String> lines) {
+    }
+
+    private final CamelContext context;
+    private final List<String> routeIds;
+    private final SyncEnvironment env;
+
+    private Verifier(CamelContext context, List<String> routeIds, SyncEnvironment env) {
+        this.context = context;
+        this.routeIds = routeIds;
+        this.env = env;
+    }
+
+    /** For a started loader (scheduler held): its table routes, pools and settings. */
+    public static Verifier of(LoaderApplication app) {
+        CamelContext context = app.camelContext();
+        return new Verifier(context, app.cycles().routeIds(), context.getRegistry().findSingleByType(SyncEnvironment.class));
+    }
+
+    public Report run() {
+        List<String> lines = new ArrayList<>();
+        say(lines, "Verifying " + routeIds.size() + " table(s), PostgreSQL against ClickHouse FINAL: rows and a checksum of"
+                + " every key and version (coalesce of the updated and created columns) per key range, for versions older"
+                + " than both the write horizon and the newest version in ClickHouse; newer rows may not be synced yet and"
+                + " are not compared.");
+        int differing = 0;
+        int failed = 0;
+        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "verify");
+            t.setDaemon(true);
+            return t;
+        });
+        try (HikariDataSource clickHouse = longQueries(env.clickHouse())) {
+            for (String routeId : routeIds) {
+                VerifiedTable table = VerifiedTable.of(routeId, parameters(routeId));
+                try {
+                    TableCheck.Result result = new TableCheck(table, env, clickHouse, executor).run();
+                    if (result.status() == TableCheck.Status.OK) {
+                        say(lines, result.summary());
+                    } else {
+                        differing++;
+                        warn(lines, result.summary());
+                        result.details().forEach(line -> warn(lines, line));
+                    }
+                } catch (VerifyException e) {
+                    failed++;
+                    error(lines, table.qualifiedName() + ": cannot verify: " + e.getMessage());
+                } catch (SQLException | RuntimeException e) {
+                    failed++;
+                    error(lines, table.qualifiedName() + ": cannot verify: " + root(e));
+                }
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+        int tables = routeIds.size();
+        if (failed > 0) {
+            error(lines, failed + " of " + tables + " table(s) could not be verified" + (differing > 0 ? ", " + differing + " differ" : "") + ".");
+            return new Report(CANNOT_VERIFY, lines);
+        }
+        if (differing > 0) {
+            warn(lines, differing + " of " + tables + " table(s) DIFFERENT.");
+            return new Report(DIFFERENT, lines);
+        }
+        say(lines, "All " + tables + " table(s) equal.");
+        return new Report(EQUAL, lines);
+    }
+
+    private Map<String, Object> parameters(String routeId) {
+        RouteDefinition definition = ((ModelCamelContext) context).getRouteDefinition(routeId);
+        return definition == null || definition.getTemplateParameters() == null ? Map.of() : definition.getTemplateParameters();
+    }
+
+    /**
+     * A small pool like the loader's ClickHouse pool that accepts queries up to 64 MiB: the keys of rows
+     * changed after the cutoff travel in the query (ClickHouse parses 256 KiB by default).
+     */
+    private static HikariDataSource longQueries(DataSource pool) {
+        HikariConfig config = new HikariConfig();
+        ((HikariDataSource) pool).copyStateTo(config);
+        Properties properties = new Properties();
+        properties.putAll(config.getDataSourceProperties());
+        properties.setProperty("clickhouse_setting_max_query_size", MAX_QUERY_SIZE);
+        config.setDataSourceProperties(properties);
+        config.setPoolName("clickhouse-verify");
+        config.setMaximumPoolSize(2);
+        config.setMinimumIdle(0);
+        return new HikariDataSource(config);
+    }
+
+    private static void say(List<String> lines, String line) {
+        lines.add(line);
+        LOG.info(line);
+    }
+
+    private static void warn(List<String> lines, String line) {
+        lines.add(line);
+        LOG.warn(line);
+    }
+
+    private static void error(List<String> lines, String line) {
+        lines.add(line);
+        LOG.error(line);
+    }
+
+    /** The deepest message of a cause chain. */
+    private static String root(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+}
