@@ -31,8 +31,6 @@ import javax.sql.DataSource;
 public record WriteHorizon(Instant bound, Instant now, boolean complete, String holder, long hiddenSessions,
                            long preparedTransactions) {
 
-    private static final java.time.Duration PUBLICATION_MARGIN = java.time.Duration.ofMillis(10);
-
     /**
      * The application name the loader's own connections carry: they only read, so they never hold the
      * bound. Only sessions of the loader's own role with that name are passed over.
@@ -54,8 +52,7 @@ public record WriteHorizon(Instant bound, Instant now, boolean complete, String 
                    AND xact_start IS NOT NULL
                    AND NOT (coalesce(application_name, '') = '%s' AND usename = current_user)
             )
-            SELECT now() AS now,
-                   (SELECT min(xact_start) FROM writers) AS oldest,
+            SELECT (SELECT min(xact_start) FROM writers) AS oldest,
                    (SELECT 'pid ' || pid || ' (' || coalesce(nullif(application_name, ''), 'no application_name') || ', '
                            || coalesce(state, '?') || ')' FROM writers ORDER BY xact_start LIMIT 1) AS holder,
                    (SELECT count(*) FROM sessions WHERE backend_type IS NULL) AS hidden,
@@ -66,12 +63,19 @@ public record WriteHorizon(Instant bound, Instant now, boolean complete, String 
 
     public static WriteHorizon read(DataSource postgres, java.time.Duration lookback) throws SQLException {
         try (Connection connection = postgres.getConnection()) {
+            // The clock is read in a transaction of its own, before the sessions are: a transaction takes
+            // its start time a few microseconds before pg_stat_activity shows it, and the round trip in
+            // between lets any transaction that started before that clock reading show up.
+            Instant now;
+            try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery("SELECT now()")) {
+                rs.next();
+                now = rs.getObject(1, OffsetDateTime.class).toInstant();
+            } finally {
+                connection.rollback();
+            }
             try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(SQL)) {
                 rs.next();
-                Instant now = rs.getObject("now", OffsetDateTime.class).toInstant();
-                // A transaction takes its start time a few microseconds before pg_stat_activity shows it;
-                // the margin keeps one caught in that moment above the bound.
-                Instant bound = now.minus(PUBLICATION_MARGIN);
+                Instant bound = now;
                 String holder = null;
                 OffsetDateTime oldest = rs.getObject("oldest", OffsetDateTime.class);
                 if (oldest != null && oldest.toInstant().isBefore(bound)) {
