@@ -140,23 +140,6 @@ class HighAvailabilityTest extends LoaderTestBase {
     }
 
     private void awaitValue(String sql, String expected, LoaderProcess syncing) throws Exception {
-        long deadline = System.nanoTime() + ARRIVAL_LIMIT.toNanos();
-        String last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                List<String> rows = loader.chRows(sql);
-                last = rows.isEmpty() ? null : rows.get(0);
-            } catch (SQLException e) {
-                last = "(" + e.getMessage() + ")"; // the first cycle has not created the table yet
-            }
-            if (expected.equals(last)) {
-                return;
-            }
-            if (!syncing.isAlive()) {
-                throw new AssertionError("the loader exited:\n" + syncing.output());
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("\"" + sql + "\" gave " + last + ", not " + expected + "; output:\n" + syncing.output());
+        loader.awaitValue(sql, expected, syncing, ARRIVAL_LIMIT);
     }
 }

@@ -70,24 +70,6 @@ class ScheduledModeTest extends LoaderTestBase {
 
     /** Polls ClickHouse until the query's single value equals the expected one. */
     private void awaitValue(String sql, String expected) throws Exception {
-        long deadline = System.nanoTime() + ARRIVAL_LIMIT.toNanos();
-        String last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                List<String> rows = loader.chRows(sql);
-                last = rows.isEmpty() ? null : rows.get(0);
-            } catch (SQLException e) {
-                last = "(" + e.getMessage() + ")"; // the first cycle has not created the table yet
-            }
-            if (expected.equals(last)) {
-                return;
-            }
-            if (!process.isAlive()) {
-                throw new AssertionError("the loader exited with " + process.awaitExit(Duration.ZERO) + ":\n" + process.output());
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("\"" + sql + "\" gave " + last + ", not " + expected + ", within "
-                + ARRIVAL_LIMIT.toSeconds() + " s; output:\n" + process.output());
+        loader.awaitValue(sql, expected, process, ARRIVAL_LIMIT);
     }
 }

@@ -166,6 +166,32 @@ public final class LoaderFixture implements AutoCloseable {
         return rows;
     }
 
+    /**
+     * Polls ClickHouse until the query's single value equals the expected one, while the loader process
+     * that should deliver it keeps running.
+     */
+    public void awaitValue(String sql, String expected, LoaderProcess syncing, java.time.Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                List<String> rows = chRows(sql);
+                last = rows.isEmpty() ? null : rows.get(0);
+            } catch (SQLException e) {
+                last = "(" + e.getMessage() + ")"; // the first cycle has not created the table yet
+            }
+            if (expected.equals(last)) {
+                return;
+            }
+            if (!syncing.isAlive()) {
+                throw new AssertionError("the loader exited:\n" + syncing.output());
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("\"" + sql + "\" gave " + last + ", not " + expected + ", within "
+                + limit.toSeconds() + " s; output:\n" + syncing.output());
+    }
+
     @Override
     public void close() {
         if (app != null) {
