@@ -45,6 +45,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("postgres", postgres);
         main.bind("clickhouse", clickHouse);
         main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
+        main.bind("clickHouseSink", new io.pgchloader.sync.ClickHouseSink(clickHouse));
         main.bind("clickHouseRowBinding", new io.pgchloader.sync.ClickHouseRowBinding());
         main.bind("copyStream", new CopyStreamSteps());
         main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));

@@ -82,25 +82,22 @@ class OutageTest extends LoaderTestBase {
     @Test
     void a_postgres_connection_lost_mid_stream_fails_the_cycle_and_the_next_one_catches_up() throws Exception {
         events(200_000, Map.of("RETRY_MAX_ATTEMPTS", "0"));
-        CompletableFuture<Void> killer = CompletableFuture.runAsync(() -> {
+        CompletableFuture<Long> killer = CompletableFuture.supplyAsync(() -> {
             try {
-                // wait until the loader's cursor is streaming, then cut its connection
-                for (int i = 0; i < 200; i++) {
-                    if (loader.pgLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-ch-loader'"
-                            + " AND state = 'active' AND query LIKE 'SELECT%events%'") > 0) {
-                        break;
-                    }
-                    TimeUnit.MILLISECONDS.sleep(5);
+                // once the stream is being inserted, cut the connection its cursor reads from: the loader's
+                // only session inside a transaction (the others wait in the pool)
+                while (loader.chLong("SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'events'") == 0) {
+                    TimeUnit.MILLISECONDS.sleep(2);
                 }
-                loader.pg("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg-ch-loader'"
-                        + " AND query LIKE 'SELECT%events%'");
+                return loader.pgLong("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        + " WHERE application_name = 'pg-ch-loader' AND state IN ('active', 'idle in transaction')");
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
 
         SyncStatus.Outcome cut = loader.cycle("sync-events");
-        killer.get(10, TimeUnit.SECONDS);
+        assertEquals(1, killer.get(10, TimeUnit.SECONDS), "connections cut");
         SyncStatus.Outcome next = loader.cycle("sync-events");
 
         assertFalse(cut.succeeded(), "the cut stream must not pass for complete: " + cut.message());

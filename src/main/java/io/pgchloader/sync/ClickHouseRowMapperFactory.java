@@ -37,10 +37,23 @@ public class ClickHouseRowMapperFactory implements RowMapperFactory {
         throw new UnsupportedOperationException("rows are mapped to ClickHouse value arrays, not beans");
     }
 
+    /**
+     * The catalog's name of a result column's type. The driver calls integer columns with a sequence
+     * default "serial" (and so on); the catalog, and so the insert's layout, says int4.
+     */
+    private static String catalogName(String driverName) {
+        return switch (driverName) {
+            case "serial" -> "int4";
+            case "bigserial" -> "int8";
+            case "smallserial" -> "int2";
+            default -> driverName;
+        };
+    }
+
     private static ClickHouseTypes.Reader[] readersFor(ResultSetMetaData meta) throws SQLException {
         ClickHouseTypes.Reader[] readers = new ClickHouseTypes.Reader[meta.getColumnCount()];
         for (int i = 0; i < readers.length; i++) {
-            String typeName = meta.getColumnTypeName(i + 1);
+            String typeName = catalogName(meta.getColumnTypeName(i + 1));
             PgType type = typeName.equals("numeric") || typeName.equals("_numeric")
                     ? new PgType(typeName, meta.getPrecision(i + 1) > 1000 ? 0 : meta.getPrecision(i + 1), Math.max(0, meta.getScale(i + 1)))
                     : new PgType(typeName, 0, 0);

@@ -4,11 +4,11 @@ import java.math.BigDecimal;
 import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Set;
 import java.util.UUID;
 
@@ -16,11 +16,10 @@ import java.util.UUID;
  * The type mapping from PostgreSQL to ClickHouse, in both of its halves: the column type a target
  * table gets, and how a value is read from PostgreSQL so that the ClickHouse driver writes it exactly.
  *
- * <p>Timestamps travel as text in UTC, {@code yyyy-MM-dd HH:mm:ss.SSSSSS}, which ClickHouse parses in
- * the column's own zone (UTC): no Java date type reaches the driver, so neither the JVM time zone it
- * applies to {@code LocalDateTime} (clickhouse-java issue 3127) nor its nanosecond arithmetic, which
- * overflows after 2262, can touch a value. {@code timestamp} (without time zone) is read as its
- * wall-clock value and stored as that value in UTC, so ClickHouse shows what PostgreSQL shows.
+ * <p>Values are read into the Java types {@link RowBinary} encodes: timestamps as microseconds since the
+ * epoch in UTC (a {@code Long}), so no Java date type, JVM time zone or driver conversion ever touches
+ * them. {@code timestamp} (without time zone) is read as its wall-clock value and stored as that value
+ * in UTC, so ClickHouse shows what PostgreSQL shows.
  * Values ClickHouse cannot hold (dates outside its range, numbers that do not fit the decimal) stop the
  * table with a message instead of being clamped or rounded.
  */
@@ -171,36 +170,21 @@ public final class ClickHouseTypes {
         };
     }
 
-    /** The text of a DateTime64(6, 'UTC') value; fixed width, so text order is time order. */
-    public static final DateTimeFormatter DATETIME64 = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
-
-    /** {@code utc} as DATETIME64 text, written by hand: this runs for every timestamp of every row. */
-    private static String dateTime64(String column, LocalDateTime utc, String shown) {
+    /** {@code utc} as microseconds since the epoch, how RowBinary carries a DateTime64(6) value. */
+    private static Long dateTime64(String column, LocalDateTime utc, String shown) {
         if (utc.isBefore(MIN_DATETIME) || utc.isAfter(MAX_DATETIME)) {
             throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
         }
-        char[] text = new char[26];
-        digits(text, 0, utc.getYear(), 4);
-        text[4] = '-';
-        digits(text, 5, utc.getMonthValue(), 2);
-        text[7] = '-';
-        digits(text, 8, utc.getDayOfMonth(), 2);
-        text[10] = ' ';
-        digits(text, 11, utc.getHour(), 2);
-        text[13] = ':';
-        digits(text, 14, utc.getMinute(), 2);
-        text[16] = ':';
-        digits(text, 17, utc.getSecond(), 2);
-        text[19] = '.';
-        digits(text, 20, utc.getNano() / 1000, 6);
-        return new String(text);
+        return utc.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + utc.getNano() / 1000;
     }
 
-    private static void digits(char[] text, int at, int value, int width) {
-        for (int i = at + width - 1; i >= at; i--) {
-            text[i] = (char) ('0' + value % 10);
-            value /= 10;
-        }
+    /** The instant a DateTime64(6, 'UTC') value of {@link #dateTime64} stands for. */
+    public static Instant instantOfMicros(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
+    public static long microsOf(Instant instant) {
+        return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1000;
     }
 
     private static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {

@@ -1,61 +1,48 @@
 package io.pgchloader.sync;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
+import java.util.concurrent.ExecutorService;
 import org.apache.camel.Body;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Variable;
 
 /**
  * The Java steps of the {@code copy-stream} route. {@link #batches} groups the PostgreSQL row stream
- * into lists of {@code batchSize} rows for the split, so each exchange carries one ClickHouse insert.
- * Lazy: only the batch being built is in memory, however large the table.
+ * into lists of {@code batchSize} rows for the split, so each exchange carries one ClickHouse insert,
+ * read a few batches ahead (see {@link ReadAhead}). Lazy: however large the table, only those few
+ * batches are in memory.
  */
 public class CopyStreamSteps {
+
+    /** Batches read ahead of the insert: enough to keep both databases busy, few enough to keep memory flat. */
+    static final int READ_AHEAD_BATCHES = 2;
+
+    private ExecutorService readers;
 
     /** Points the cycle at the stream this copy is for (variable {@code stream}: created or updated). */
     public void startStream(@Variable("stream") String stream, @Variable("cycle") SyncCycle cycle) {
         cycle.startStream(stream);
     }
 
-    public Iterator<List<Object>> batches(@Body Iterator<?> rows, @Variable("cycle") SyncCycle cycle) {
+    public Iterator<List<Object>> batches(@Body Iterator<?> rows, @Variable("cycle") SyncCycle cycle, CamelContext camelContext) {
         if (rows == null) {
             return Collections.emptyIterator();
         }
-        int size = cycle.getBatchSize();
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return rows.hasNext();
-            }
-
-            @Override
-            public List<Object> next() {
-                if (!rows.hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                List<Object> batch = new ArrayList<>(size);
-                try {
-                    while (batch.size() < size && rows.hasNext()) {
-                        batch.add(rows.next());
-                    }
-                } catch (SyncException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    // A cursor that broke cannot be resumed: retrying the split would only see it closed and
-                    // end the stream early. Fail the cycle; the next one resumes from ClickHouse.
-                    throw new SyncException("reading PostgreSQL failed mid-stream after " + cycle.streamRowsSoFar()
-                            + " rows: " + TableSync.describe(e), e);
-                }
-                return batch;
-            }
-        };
+        return new ReadAhead(rows, cycle, READ_AHEAD_BATCHES, readers(camelContext));
     }
 
     /** Called after ClickHouse accepted a batch. */
     public void inserted(@Body List<?> batch, @Variable("cycle") SyncCycle cycle) {
         cycle.batchInserted(batch);
+    }
+
+    private synchronized ExecutorService readers(CamelContext camelContext) {
+        if (readers == null) {
+            // one thread per stream being copied at the moment; Camel shuts them down with the context
+            readers = camelContext.getExecutorServiceManager().newCachedThreadPool(this, "read-ahead");
+        }
+        return readers;
     }
 }

@@ -6,7 +6,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * One sync cycle of one table: the SQL it runs, the watermark ClickHouse reported and what was shipped.
@@ -28,7 +27,6 @@ public final class SyncCycle {
     public enum Stream { created, updated }
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
-    private static final DateTimeFormatter DATETIME64 = ClickHouseTypes.DATETIME64;
 
     private final TableSync table;
     private final SourceTable source;
@@ -44,8 +42,9 @@ public final class SyncCycle {
     private Instant createdMark;
     private Instant updatedMark;
     private Stream stream;
-    /** The watermark the current stream started from, in the text form rows carry it (see ClickHouseTypes). */
-    private String streamStartMark;
+    /** The watermark the current stream started from, in microseconds as rows carry it (see ClickHouseTypes). */
+    private Long streamStartMark;
+    private final RowBinaryInsert.Layout insertLayout;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
     private final long[] rowsPast = new long[2];
     private final long[] rowsAtMark = new long[2];
@@ -55,7 +54,7 @@ public final class SyncCycle {
     private long batches;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
-              String targetName, List<String> targetDdl) {
+              String targetName, List<String> targetDdl, RowBinaryInsert.Layout insertLayout) {
         this.table = table;
         this.source = source;
         this.key = key;
@@ -63,6 +62,7 @@ public final class SyncCycle {
         this.environment = environment;
         this.targetName = targetName;
         this.targetDdl = targetDdl;
+        this.insertLayout = insertLayout;
     }
 
     /** CREATE TABLE for a missing target, ADD COLUMN for columns PostgreSQL gained; usually empty. */
@@ -75,7 +75,8 @@ public final class SyncCycle {
     }
 
     /**
-     * One row: how many rows the target holds, the watermark of each stream as text in UTC, and how many
+     * One row: how many rows the target holds, the watermark of each stream in microseconds since the epoch
+     * (whatever time zone the column shows), and how many
      * keys sit exactly at each watermark (so rows read again there are not reported as new).
      */
     public String getWatermarkSql() {
@@ -84,7 +85,7 @@ public final class SyncCycle {
         String keyTuple = "tuple(" + Identifiers.chList(key) + ")";
         return "WITH (SELECT maxIfOrNull(" + created + ", isNull(" + updated + ")) FROM " + targetName + ") AS cm,"
                 + " (SELECT maxOrNull(" + updated + ") FROM " + targetName + ") AS um"
-                + " SELECT count() AS target_rows, toString(cm) AS created_mark, toString(um) AS updated_mark,"
+                + " SELECT count() AS target_rows, toUnixTimestamp64Micro(cm) AS created_mark, toUnixTimestamp64Micro(um) AS updated_mark,"
                 + " uniqExactIf(" + keyTuple + ", isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
                 + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark"
                 + " FROM " + targetName;
@@ -100,11 +101,8 @@ public final class SyncCycle {
         keysAtMark[Stream.updated.ordinal()] = ((Number) row.get("updated_keys_at_mark")).longValue();
     }
 
-    private static Instant parseMark(Object text) {
-        if (text == null || text.toString().isEmpty()) {
-            return null;
-        }
-        return LocalDateTime.parse(text.toString(), CLICKHOUSE_DATETIME).toInstant(ZoneOffset.UTC);
+    private static Instant parseMark(Object micros) {
+        return micros == null ? null : ClickHouseTypes.instantOfMicros(((Number) micros).longValue());
     }
 
     public boolean isBackfill() {
@@ -114,7 +112,7 @@ public final class SyncCycle {
     /** Selects the stream the next SQL getters describe. */
     public void startStream(String name) {
         stream = Stream.valueOf(name);
-        streamStartMark = mark() == null ? null : DATETIME64.format(LocalDateTime.ofInstant(mark(), ZoneOffset.UTC));
+        streamStartMark = mark() == null ? null : ClickHouseTypes.microsOf(mark());
     }
 
     private Instant mark() {
@@ -155,9 +153,13 @@ public final class SyncCycle {
         return source.column(streamColumn()).orElseThrow().type();
     }
 
+    /** The ClickHouse insert of a batch: every source column by name, in RowBinary (see RowBinaryInsert). */
     public String getInsertSql() {
-        return "INSERT INTO " + targetName + " (" + Identifiers.chList(source.columnNames()) + ") VALUES ("
-                + source.columns().stream().map(c -> "?").collect(Collectors.joining(", ")) + ")";
+        return getInsertLayout().sql();
+    }
+
+    RowBinaryInsert.Layout getInsertLayout() {
+        return insertLayout;
     }
 
     /**
@@ -170,8 +172,8 @@ public final class SyncCycle {
         int index = source.columnNames().indexOf(streamColumn());
         int s = stream.ordinal();
         for (Object row : batch) {
-            String value = (String) ((Object[]) row)[index];
-            int order = streamStartMark == null ? 1 : value.compareTo(streamStartMark);
+            long value = (Long) ((Object[]) row)[index];
+            int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
             if (order > 0) {
                 rowsPast[s]++;
             } else if (order == 0) {
@@ -181,8 +183,7 @@ public final class SyncCycle {
             }
         }
         if (!batch.isEmpty()) {
-            Instant last = LocalDateTime.parse((String) ((Object[]) batch.get(batch.size() - 1))[index], DATETIME64)
-                    .toInstant(ZoneOffset.UTC);
+            Instant last = ClickHouseTypes.instantOfMicros((Long) ((Object[]) batch.get(batch.size() - 1))[index]);
             if (stream == Stream.created) {
                 createdMark = last;
             } else {

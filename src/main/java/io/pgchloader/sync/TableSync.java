@@ -66,8 +66,9 @@ public class TableSync implements CamelContextAware {
         WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
         reportHorizon(source, horizon, env);
         reportFutureRows(source, horizon, env);
-        exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, Identifiers.ch(env.clickHouseDatabase(), target),
-                ddl));
+        String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
+        RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
+        exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert));
     }
 
     /**

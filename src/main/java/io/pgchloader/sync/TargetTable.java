@@ -84,10 +84,8 @@ public final class TargetTable {
             String expected = ClickHouseTypes.columnType(column);
             String actual = columns.get(column.name());
             if (actual == null) {
-                // a column PostgreSQL gained. Nullable even when PostgreSQL has it NOT NULL: rows synced
-                // before it existed show NULL (unknown) rather than a made-up 0 or ''
-                String added = expected.startsWith("Nullable(") || expected.startsWith("Array(") ? expected : "Nullable(" + expected + ")";
-                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " " + added);
+                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " "
+                        + addedType(column));
                 continue;
             }
             String misfit = TypeFit.misfit(expected, actual);
@@ -99,6 +97,26 @@ public final class TargetTable {
             }
         }
         return ddl;
+    }
+
+    /**
+     * A column PostgreSQL gained. Nullable even when PostgreSQL has it NOT NULL: rows synced before it
+     * existed show NULL (unknown) rather than a made-up 0 or ''.
+     */
+    private static String addedType(PgColumn column) {
+        String type = ClickHouseTypes.columnType(column);
+        return type.startsWith("Nullable(") || type.startsWith("Array(") ? type : "Nullable(" + type + ")";
+    }
+
+    /**
+     * The ClickHouse type of each source column once {@link #alterToFit} is applied, in source order: what
+     * inserts must send, exactly (RowBinary carries no conversions). For a target that does not exist yet,
+     * the types {@link #createSql} gives it.
+     */
+    public List<String> insertTypes(SourceTable source) {
+        return source.columns().stream()
+                .map(c -> !exists() ? ClickHouseTypes.columnType(c) : columns.getOrDefault(c.name(), addedType(c)))
+                .toList();
     }
 
     /** CREATE TABLE for a target that mirrors the source, ordered by its key. */

@@ -1,0 +1,128 @@
+package io.pgchloader.sync;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Groups the PostgreSQL row stream into batches on a thread of its own, a few batches ahead of the
+ * insert: PostgreSQL sends the next rows while ClickHouse takes the last batch, instead of each waiting
+ * for the other. Batches still come out in stream order, one at a time, and the insert stays on the
+ * route's thread, so ClickHouse still only ever holds a prefix of the stream.
+ *
+ * <p>Memory stays bounded: at most {@code depth} batches wait, one is being read and one inserted. The
+ * splitter closes this iterator when the stream ends or fails; closing stops the reading thread and
+ * waits for it, so the result set is never closed under a thread still reading it.
+ */
+final class ReadAhead implements Iterator<List<Object>>, Closeable {
+
+    private static final Object END = new Object();
+
+    private record Failure(RuntimeException error) {
+    }
+
+    private final Iterator<?> rows;
+    private final SyncCycle cycle;
+    private final int batchSize;
+    private final BlockingQueue<Object> ready;
+    private final CountDownLatch readerDone = new CountDownLatch(1);
+    private volatile boolean closed;
+    private Object next;
+
+    ReadAhead(Iterator<?> rows, SyncCycle cycle, int depth, ExecutorService readers) {
+        this.rows = rows;
+        this.cycle = cycle;
+        this.batchSize = cycle.getBatchSize();
+        this.ready = new ArrayBlockingQueue<>(depth);
+        readers.execute(this::read);
+    }
+
+    /** Rows read so far; written by the reading thread only. */
+    private long read;
+
+    private void read() {
+        try {
+            while (!closed && rows.hasNext()) {
+                List<Object> batch = new ArrayList<>(batchSize);
+                while (batch.size() < batchSize && rows.hasNext()) {
+                    batch.add(rows.next());
+                }
+                read += batch.size();
+                if (!hand(batch)) {
+                    return;
+                }
+            }
+            hand(END);
+        } catch (SyncException e) {
+            hand(new Failure(e));
+        } catch (RuntimeException e) {
+            // A cursor that broke cannot be resumed: retrying the split would only see it closed and end the
+            // stream early. Fail the cycle; the next one resumes from ClickHouse.
+            hand(new Failure(new SyncException("reading PostgreSQL failed mid-stream after " + read + " rows of "
+                    + cycle.tableName() + ": " + TableSync.describe(e), e)));
+        } finally {
+            readerDone.countDown();
+        }
+    }
+
+    /** Waits for room; false once the consumer closed (nobody will take it). */
+    private boolean hand(Object item) {
+        try {
+            while (!closed) {
+                if (ready.offer(item, 100, TimeUnit.MILLISECONDS)) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
+    }
+
+    @Override
+    public boolean hasNext() {
+        if (next == null) {
+            try {
+                next = ready.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SyncException("interrupted while waiting for PostgreSQL rows", e);
+            }
+        }
+        if (next instanceof Failure failure) {
+            // reported once: the splitter asks again while it winds down
+            next = END;
+            throw failure.error();
+        }
+        return next != END;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public List<Object> next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        List<Object> batch = (List<Object>) next;
+        next = null;
+        return batch;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        ready.clear();
+        try {
+            readerDone.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
