@@ -39,6 +39,11 @@ final class DataSources {
         config.addDataSourceProperty("ApplicationName", io.pgchloader.sync.WriteHorizon.LOADER_APPLICATION_NAME);
         // bytea is carried as its text form: pin that form to hex, whatever the server's default
         config.addDataSourceProperty("options", "-c bytea_output=hex");
+        // Numbers, dates, timestamps, uuids and their arrays arrive in binary from the first execution:
+        // decoding 8 bytes instead of parsing text roughly halves the loader's reading CPU (README,
+        // Measured). Types the loader keeps as PostgreSQL's own text stay text.
+        config.addDataSourceProperty("prepareThreshold", "-1");
+        config.addDataSourceProperty("binaryTransferDisable", "BYTEA,BYTEA_ARRAY,TIME,TIMETZ,OID_ARRAY,POINT,BOX");
         return new HikariDataSource(config);
     }
 

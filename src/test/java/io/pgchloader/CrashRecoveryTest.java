@@ -75,7 +75,8 @@ class CrashRecoveryTest extends LoaderTestBase {
         long started = System.nanoTime();
         System.out.println("CRASH: seed " + seed + " (-Dcrash.seed=" + seed + " replays the moments)");
         loader = new LoaderFixture(tmp).withRoutes("crash.yaml", LoaderFixture.templatedRoute("sync-crash",
-                "table", TABLE, "cron", "0/1 * * * * ?", "batchSize", "500"));
+                // small INSERTs of two joined batches: progress shows in ClickHouse often enough to aim kills
+                "table", TABLE, "cron", "0/1 * * * * ?", "batchSize", "500", "insertRows", "1000"));
         loader.pg("CREATE TABLE crash_items (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL,"
                         + " amount numeric(12, 2), note text, flag boolean NOT NULL DEFAULT false,"
                         + " revision integer NOT NULL DEFAULT 0,"

@@ -143,9 +143,9 @@ class SoakTest extends LoaderTestBase {
         System.out.println("SOAK: seed " + seed + ", " + SECONDS + " s, at least " + KILLS + " kills, " + WRITERS + " writers");
         loader = new LoaderFixture(tmp).withRoutes("soak.yaml",
                 LoaderFixture.templatedRoute("sync-soak-local", "table", Table.LOCAL.name, "cron", "0/1 * * * * ?",
-                        "batchSize", "500")
+                        "batchSize", "500", "insertRows", "1000")
                         + LoaderFixture.templatedRoute("sync-soak-tz", "table", Table.TZ.name, "cron", "0/1 * * * * ?",
-                        "batchSize", "500"));
+                        "batchSize", "500", "insertRows", "1000"));
         for (Table t : Table.values()) {
             loader.pg("CREATE TABLE " + t.name + " (id bigint PRIMARY KEY, writer integer NOT NULL,"
                             + " revision integer NOT NULL DEFAULT 0, payload text, amount numeric(12, 2),"

@@ -10,8 +10,8 @@ import org.apache.camel.component.sql.SqlPrepareStatementStrategy;
 /**
  * Binds the rows of a batch to the ClickHouse insert (the camel-sql producer's
  * {@code prepareStatementStrategy}): each row, already an array of values in column order (see
- * {@link ClickHouseRowMapperFactory}), goes to the {@link RowBinaryInsert} whole, with the cycle's layout
- * that says how to encode it.
+ * {@link ClickHouseRowMapperFactory}), goes to the {@link RowBinaryInsert} whole, with the stream it
+ * belongs to and whether its batch is the stream's last (the split says so), which sends what waits.
  *
  * <p>camel-sql's default strategy would look for named parameters in the SQL with a regular expression
  * and hand each value to Spring's type dispatch, for every row: half of the loader's CPU in a backfill
@@ -28,7 +28,8 @@ public class ClickHouseRowBinding implements SqlPrepareStatementStrategy {
     public Iterator<?> createPopulateIterator(String query, String preparedQuery, int expectedParams, Exchange exchange,
                                               Object value) {
         SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
-        return List.of(new RowBinaryInsert.Row(cycle.getInsertLayout(), (Object[]) value)).iterator();
+        boolean lastOfStream = exchange.getProperty(Exchange.SPLIT_COMPLETE, false, Boolean.class);
+        return List.of(new RowBinaryInsert.Row(cycle.streamInsert(), (Object[]) value, lastOfStream)).iterator();
     }
 
     @Override

@@ -32,8 +32,8 @@ public final class ClickHouseTypes {
     }
 
     // DateTime64 and Date32 cover 1900-01-01 .. 2299-12-31 in ClickHouse; outside, it clamps silently.
-    private static final LocalDateTime MIN_DATETIME = LocalDateTime.of(1900, 1, 1, 0, 0);
-    private static final LocalDateTime MAX_DATETIME = LocalDateTime.of(2299, 12, 31, 23, 59, 59, 999_999_000);
+    private static final long MIN_MICROS = LocalDateTime.of(1900, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
+    private static final long MAX_MICROS = (LocalDateTime.of(2300, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC)) * 1_000_000L - 1;
     private static final LocalDate MIN_DATE = LocalDate.of(1900, 1, 1);
     private static final LocalDate MAX_DATE = LocalDate.of(2299, 12, 31);
     private static final int MAX_DECIMAL_PRECISION = 76;
@@ -158,11 +158,11 @@ public final class ClickHouseTypes {
             };
             case "timestamp" -> (rs, i) -> {
                 LocalDateTime v = rs.getObject(i, LocalDateTime.class);
-                return v == null ? null : dateTime64(column, v, v.toString());
+                return v == null ? null : dateTime64(column, v.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + v.getNano() / 1000, v);
             };
             case "timestamptz" -> (rs, i) -> {
                 OffsetDateTime v = rs.getObject(i, OffsetDateTime.class);
-                return v == null ? null : dateTime64(column, v.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), v.toString());
+                return v == null ? null : dateTime64(column, v.toEpochSecond() * 1_000_000L + v.getNano() / 1000, v);
             };
             // bytea travels as PostgreSQL's hex text ('\\x00ff'), exactly what ClickHouse's own postgresql()
             // engine reads; unhex(substring(col, 3)) gives the bytes back
@@ -170,12 +170,12 @@ public final class ClickHouseTypes {
         };
     }
 
-    /** {@code utc} as microseconds since the epoch, how RowBinary carries a DateTime64(6) value. */
-    private static Long dateTime64(String column, LocalDateTime utc, String shown) {
-        if (utc.isBefore(MIN_DATETIME) || utc.isAfter(MAX_DATETIME)) {
-            throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
+    /** Microseconds since the epoch in UTC, how RowBinary carries a DateTime64(6) value, once range-checked. */
+    private static Long dateTime64(String column, long micros, Object asRead) {
+        if (micros < MIN_MICROS || micros > MAX_MICROS) {
+            throw outOfRange(column, asRead.toString(), "DateTime64 holds 1900-01-01 to 2299-12-31");
         }
-        return utc.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + utc.getNano() / 1000;
+        return micros;
     }
 
     /** The instant a DateTime64(6, 'UTC') value of {@link #dateTime64} stands for. */

@@ -33,9 +33,12 @@ public class CopyStreamSteps {
         return new ReadAhead(rows, cycle, READ_AHEAD_BATCHES, readers(camelContext));
     }
 
-    /** Called after ClickHouse accepted a batch. */
-    public void inserted(@Body List<?> batch, @Variable("cycle") SyncCycle cycle) {
-        cycle.batchInserted(batch);
+    /** After the split: a stream that ended with rows still waiting for their INSERT must not pass for done. */
+    public void endStream(@Variable("cycle") SyncCycle cycle) {
+        if (cycle.rowsWaiting() > 0) {
+            throw new IllegalStateException(cycle.tableName() + ": the stream ended with " + cycle.rowsWaiting()
+                    + " rows not sent to ClickHouse");
+        }
     }
 
     private synchronized ExecutorService readers(CamelContext camelContext) {

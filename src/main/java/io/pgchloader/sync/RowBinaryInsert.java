@@ -1,10 +1,5 @@
 package io.pgchloader.sync;
 
-import com.clickhouse.client.api.Client;
-import com.clickhouse.client.api.insert.InsertResponse;
-import com.clickhouse.client.api.insert.InsertSettings;
-import com.clickhouse.data.ClickHouseFormat;
-import com.clickhouse.jdbc.ConnectionImpl;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -14,13 +9,13 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 
 /**
- * The {@link PreparedStatement} behind the camel-sql producer's ClickHouse insert: the rows of one batch
- * ({@code addBatch}) go to ClickHouse as one {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes} on
- * {@code executeBatch}, through the official driver's own client on the same pooled connection (same
- * server, credentials and settings).
+ * The {@link PreparedStatement} behind the camel-sql producer's ClickHouse insert: the rows of a batch
+ * ({@code addBatch}) are encoded as RowBinary into their stream's {@link StreamInsert}, which sends them
+ * as {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes} on {@code executeBatch} when enough rows wait,
+ * through the official driver's own client on the same pooled connection (same server, credentials and
+ * settings).
  *
  * <p>Why not the driver's statements: its default sends every value as SQL text that ClickHouse has to
  * parse (the loader's main cost, measured), and its RowBinary path ({@code beta.row_binary_for_simple_insert})
@@ -69,8 +64,11 @@ final class RowBinaryInsert implements InvocationHandler {
         }
     }
 
-    /** One row for the statement, with the layout it is written in (camel-sql binds rows one by one). */
-    record Row(Layout layout, Object[] values) {
+    /**
+     * One row for the statement, with the stream it belongs to and whether its batch is the stream's
+     * last (camel-sql binds rows one by one, so each carries that).
+     */
+    record Row(StreamInsert stream, Object[] values, boolean lastOfStream) {
     }
 
     static boolean handles(String sql) {
@@ -85,9 +83,9 @@ final class RowBinaryInsert implements InvocationHandler {
     private final Connection owner;
     private final Connection clickHouse;
     private final String sql;
-    private final RowBinary.Buffer buffer = new RowBinary.Buffer();
-    private Layout layout;
     private Row pending;
+    private StreamInsert stream;
+    private boolean lastOfStream;
     private int rows;
     private boolean closed;
 
@@ -107,16 +105,16 @@ final class RowBinaryInsert implements InvocationHandler {
             throw new SQLException("addBatch without a row: bind rows with ClickHouseRowBinding");
         }
         if (rows == 0) {
-            if (!pending.layout().sql().equals(sql)) {
-                throw new SQLException("rows laid out for '" + pending.layout().sql() + "' bound to '" + sql + "'");
+            if (!pending.stream().layout().sql().equals(sql)) {
+                throw new SQLException("rows laid out for '" + pending.stream().layout().sql() + "' bound to '" + sql + "'");
             }
-            layout = pending.layout();
-            buffer.clear();
-            layout.writeHeader(buffer);
-        } else if (pending.layout() != layout) {
-            throw new SQLException("rows of two layouts in one batch of '" + sql + "'");
+            stream = pending.stream();
+            stream.beginBatch();
+        } else if (pending.stream() != stream) {
+            throw new SQLException("rows of two streams in one batch of '" + sql + "'");
         }
-        layout.writeRow(buffer, pending.values());
+        stream.add(pending.values());
+        lastOfStream = pending.lastOfStream();
         pending = null;
         rows++;
     }
@@ -125,23 +123,11 @@ final class RowBinaryInsert implements InvocationHandler {
         if (rows == 0) {
             return new int[0];
         }
-        Client client = clickHouse.unwrap(ConnectionImpl.class).getClient();
-        InsertSettings settings = new InsertSettings()
-                // map by the header's names and convert from its types, whatever the server's defaults
-                .serverSetting("input_format_with_names_use_header", "1")
-                .serverSetting("input_format_with_types_use_header", "1");
-        List<String> columns = layout.names().stream().map(Identifiers::ch).toList();
-        try (InsertResponse response = client.insert(layout.table(), columns,
-                out -> out.write(buffer.bytes(), 0, buffer.size()), ClickHouseFormat.RowBinaryWithNamesAndTypes, settings).get()) {
+        try {
+            stream.endBatch(clickHouse, lastOfStream);
             int[] counts = new int[rows];
             Arrays.fill(counts, 1);
             return counts;
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new SQLException(cause.getMessage(), cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SQLException("interrupted while inserting into " + layout.table(), e);
         } finally {
             clearBatch();
         }
@@ -150,7 +136,7 @@ final class RowBinaryInsert implements InvocationHandler {
     private void clearBatch() {
         rows = 0;
         pending = null;
-        buffer.clear();
+        stream = null;
     }
 
     @Override

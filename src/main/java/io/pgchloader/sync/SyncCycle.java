@@ -45,6 +45,8 @@ public final class SyncCycle {
     /** The watermark the current stream started from, in microseconds as rows carry it (see ClickHouseTypes). */
     private Long streamStartMark;
     private final RowBinaryInsert.Layout insertLayout;
+    private int streamColumnIndex;
+    private StreamInsert streamInsert;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
     private final long[] rowsPast = new long[2];
     private final long[] rowsAtMark = new long[2];
@@ -113,6 +115,8 @@ public final class SyncCycle {
     public void startStream(String name) {
         stream = Stream.valueOf(name);
         streamStartMark = mark() == null ? null : ClickHouseTypes.microsOf(mark());
+        streamColumnIndex = source.columnNames().indexOf(streamColumn());
+        streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
     }
 
     private Instant mark() {
@@ -162,28 +166,61 @@ public final class SyncCycle {
         return insertLayout;
     }
 
-    /**
-     * Counts a batch ClickHouse accepted and moves the stream's watermark to its last row. Rows at the
-     * watermark the stream started from count as new only beyond the keys ClickHouse held there; rows
-     * behind it (lookback) count as re-read.
-     */
-    public void batchInserted(List<?> batch) {
-        batches++;
-        int index = source.columnNames().indexOf(streamColumn());
-        int s = stream.ordinal();
-        for (Object row : batch) {
-            long value = (Long) ((Object[]) row)[index];
-            int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
-            if (order > 0) {
-                rowsPast[s]++;
-            } else if (order == 0) {
-                rowsAtMark[s]++;
-            } else {
-                rowsBehind[s]++;
-            }
+    /** Rows of one stream counted on their way to ClickHouse, added to the cycle once their INSERT succeeded. */
+    static final class Tally {
+        long past;
+        long atMark;
+        long behind;
+        long batches;
+        /** The stream column's value in the last row, in microseconds. */
+        Long last;
+
+        long rows() {
+            return past + atMark + behind;
         }
-        if (!batch.isEmpty()) {
-            Instant last = ClickHouseTypes.instantOfMicros((Long) ((Object[]) batch.get(batch.size() - 1))[index]);
+
+        Tally copy() {
+            Tally t = new Tally();
+            t.past = past;
+            t.atMark = atMark;
+            t.behind = behind;
+            t.batches = batches;
+            t.last = last;
+            return t;
+        }
+    }
+
+    /** Where the current stream's rows go: created at {@link #startStream}, one per stream. */
+    StreamInsert streamInsert() {
+        return streamInsert;
+    }
+
+    /**
+     * Counts a row for the current stream. Rows at the watermark the stream started from count as new
+     * only beyond the keys ClickHouse held there; rows behind it (lookback) count as re-read.
+     */
+    void tally(Object[] row, Tally tally) {
+        long value = (Long) row[streamColumnIndex];
+        int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
+        if (order > 0) {
+            tally.past++;
+        } else if (order == 0) {
+            tally.atMark++;
+        } else {
+            tally.behind++;
+        }
+        tally.last = value;
+    }
+
+    /** Rows ClickHouse accepted: counted, and the stream's watermark moves to the last of them. */
+    void shipped(Tally tally) {
+        int s = stream.ordinal();
+        rowsPast[s] += tally.past;
+        rowsAtMark[s] += tally.atMark;
+        rowsBehind[s] += tally.behind;
+        batches += tally.batches;
+        if (tally.last != null) {
+            Instant last = ClickHouseTypes.instantOfMicros(tally.last);
             if (stream == Stream.created) {
                 createdMark = last;
             } else {
@@ -192,14 +229,13 @@ public final class SyncCycle {
         }
     }
 
-    public String tableName() {
-        return source.qualifiedName();
+    /** Rows of the current stream still on their way (none once the stream's last batch went). */
+    public long rowsWaiting() {
+        return streamInsert == null ? 0 : streamInsert.waitingRows();
     }
 
-    /** Rows of the current stream shipped so far, counting re-reads. */
-    public long streamRowsSoFar() {
-        int s = stream.ordinal();
-        return rowsPast[s] + rowsAtMark[s] + rowsBehind[s];
+    public String tableName() {
+        return source.qualifiedName();
     }
 
     private long newRows(Stream s) {

@@ -37,6 +37,7 @@ public class TableSync implements CamelContextAware {
     private String createdColumn = "created_at";
     private String updatedColumn = "updated_at";
     private int batchSize = 5000;
+    private int insertRows = 100_000;
 
     /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
     public void beginCycle(Exchange exchange) throws SQLException {
@@ -257,6 +258,17 @@ public class TableSync implements CamelContextAware {
             throw new IllegalArgumentException("batchSize must be at least 1, but is " + batchSize);
         }
         this.batchSize = batchSize;
+    }
+
+    public void setInsertRows(int insertRows) {
+        if (insertRows < 1) {
+            throw new IllegalArgumentException("insertRows must be at least 1, but is " + insertRows);
+        }
+        this.insertRows = insertRows;
+    }
+
+    public int getInsertRows() {
+        return insertRows;
     }
 
     public String getCreatedColumn() {

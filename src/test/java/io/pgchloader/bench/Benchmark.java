@@ -36,7 +36,7 @@ import javax.sql.DataSource;
  * </ol>
  * Test scope on purpose (it never ships); {@code scripts/benchmark.sh} builds and runs it.
  *
- * <p>Arguments: {@code ROWS [--variant "label [batchSize=N] [fetchSize=N] [template=FILE] [jvm=OPT]..."]...
+ * <p>Arguments: {@code ROWS [--variant "label [batchSize=N] [insertRows=N] [fetchSize=N] [template=FILE] [jvm=OPT]..."]...
  * [--jfr DIR] [--no-incremental] [--heap 256m] [--loader-classpath CP] [--work DIR]}. Each variant is one more
  * backfill of the same PostgreSQL table into a fresh ClickHouse database (default: one variant "loader" with the
  * template's defaults). {@code --jfr DIR} records the first variant with JFR (settings=profile).
@@ -59,7 +59,8 @@ public final class Benchmark {
     private String loaderClassPath;
     private EmbeddedDatabases db;
 
-    record Variant(String label, Integer batchSize, Integer fetchSize, Path template, List<String> jvm, String classPath) {
+    record Variant(String label, Map<String, String> parameters, Integer fetchSize, Path template, List<String> jvm,
+                   String classPath) {
     }
 
     record Run(String label, int exit, double wallSeconds, double cycleSeconds, long created, long updated, long batches,
@@ -90,14 +91,14 @@ public final class Benchmark {
             }
         }
         if (b.variants.isEmpty()) {
-            b.variants.add(new Variant("loader", null, null, null, List.of(), null));
+            b.variants.add(new Variant("loader", Map.of(), null, null, List.of(), null));
         }
         System.exit(b.run());
     }
 
     private static Variant parseVariant(String spec) {
         String[] parts = spec.trim().split("\\s+");
-        Integer batch = null;
+        Map<String, String> parameters = new java.util.LinkedHashMap<>();
         Integer fetch = null;
         Path template = null;
         List<String> jvm = new ArrayList<>();
@@ -105,7 +106,8 @@ public final class Benchmark {
         for (int i = 1; i < parts.length; i++) {
             String[] kv = parts[i].split("=", 2);
             switch (kv[0]) {
-                case "batchSize" -> batch = Integer.parseInt(kv[1]);
+                // any route template parameter, e.g. batchSize=1000 insertRows=500000
+                case "batchSize", "insertRows", "cron" -> parameters.put(kv[0], kv[1]);
                 case "fetchSize" -> fetch = Integer.parseInt(kv[1]);
                 case "template" -> template = Path.of(kv[1]).toAbsolutePath();
                 case "jvm" -> jvm.add(kv[1]);
@@ -113,7 +115,7 @@ public final class Benchmark {
                 default -> throw new IllegalArgumentException("unknown variant setting " + parts[i]);
             }
         }
-        return new Variant(parts[0], batch, fetch, template, jvm, classPath);
+        return new Variant(parts[0], parameters, fetch, template, jvm, classPath);
     }
 
     private int run() throws Exception {
@@ -279,10 +281,10 @@ public final class Benchmark {
                     parameters:
                       - name: table
                         value: app_user_visits_fact
-                """ + (v.batchSize == null ? "" : """
-                      - name: batchSize
-                        value: "%d"
-                """.formatted(v.batchSize)));
+                """ + v.parameters.entrySet().stream().map(p -> """
+                      - name: %s
+                        value: "%s"
+                """.formatted(p.getKey(), p.getValue())).collect(java.util.stream.Collectors.joining()));
         List<String> jvm = new ArrayList<>(v.jvm);
         if (jfr) {
             Files.createDirectories(jfrDir);
@@ -292,8 +294,8 @@ public final class Benchmark {
         if (v.fetchSize != null) {
             env.put("PG_FETCH_SIZE", Integer.toString(v.fetchSize));
         }
-        say("--- backfill %s (batchSize %s, PG_FETCH_SIZE %s, template %s%s)", v.label,
-                v.batchSize == null ? "default" : v.batchSize, v.fetchSize == null ? "default" : v.fetchSize, template,
+        say("--- backfill %s (parameters %s, PG_FETCH_SIZE %s, template %s%s)", v.label,
+                v.parameters.isEmpty() ? "default" : v.parameters, v.fetchSize == null ? "default" : v.fetchSize, template,
                 jvm.isEmpty() ? "" : ", jvm " + String.join(" ", jvm));
         Run r = runLoader(v.label, dir, env, jvm, database, v.classPath);
         say("%s: exit %d, cycle %.2f s (%,.0f rows/s), wall %.2f s, %d batches, peak RSS %d MB, CPU s: loader %.1f,"
