@@ -47,6 +47,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
         main.bind("clickHouseSink", new io.pgchloader.sync.ClickHouseSink(clickHouse));
         main.bind("clickHouseRowBinding", new io.pgchloader.sync.ClickHouseRowBinding());
+        main.bind("streamWindowBinding", new io.pgchloader.sync.StreamWindowBinding());
         main.bind("copyStream", new CopyStreamSteps());
         main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
