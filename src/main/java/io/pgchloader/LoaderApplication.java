@@ -52,7 +52,8 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
-                java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)), status));
+                java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)),
+                java.time.Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
         main.bind("tableSyncMBeans", new io.pgchloader.jmx.TableSyncMBeans(status, settings::mask));
         if (scheduled) {

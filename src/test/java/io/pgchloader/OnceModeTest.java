@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,6 +71,50 @@ class OnceModeTest extends LoaderTestBase {
         assertTablesMatch(35, 260);
         assertEquals("0.00", loader.chRows("SELECT toString(toDecimalString(amount, 2)) FROM orders FINAL WHERE id = 7").get(0),
                 "the update arrived too");
+    }
+
+    @Test
+    void warns_at_startup_when_a_stream_has_no_index_and_says_which_to_create() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE INDEX ON events (created_at) WHERE updated_at IS NULL",
+                "INSERT INTO events SELECT g, timestamp '2025-01-01' + g * interval '1 second' FROM generate_series(1, 10) g");
+        Path workDir = Files.createDirectories(tmp.resolve("work"));
+
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        assertEquals(0, process.awaitExit(RUN_LIMIT), process.output());
+
+        List<String> warnings = process.output().lines().filter(l -> l.contains("| WARN ") && l.contains("no index")).toList();
+        assertEquals(1, warnings.size(), process.output());
+        assertTrue(warnings.get(0).contains("no index starts with updated_at")
+                && warnings.get(0).contains("CREATE INDEX ON \"public\".\"events\" (\"updated_at\")"), warnings.get(0));
+
+        loader.pg("CREATE INDEX ON events (updated_at)");
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        assertEquals(0, process.awaitExit(RUN_LIMIT), process.output());
+        assertFalse(process.output().contains("no index"), process.output());
+    }
+
+    @Test
+    void reports_progress_of_a_long_stream_with_rows_rate_percent_and_time_to_go() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000", "insertRows", "5000"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE INDEX ON events (created_at) WHERE updated_at IS NULL",
+                "CREATE INDEX ON events (updated_at)",
+                "INSERT INTO events SELECT g, timestamp '2025-01-01' + g * interval '1 second' FROM generate_series(1, 40000) g",
+                "ANALYZE events");
+        Map<String, String> environment = new java.util.HashMap<>(loader.environment());
+        environment.put("PROGRESS_SECONDS", "0");
+        process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), environment, "--once");
+        assertEquals(0, process.awaitExit(RUN_LIMIT), process.output());
+
+        List<String> progress = process.output().lines().filter(l -> l.contains("created stream: ")).toList();
+        // one line per INSERT of 5000 rows; the last INSERT ends the stream and its summary line says the rest
+        assertEquals(8, progress.size(), process.output());
+        assertTrue(progress.get(0).matches(".*\\| public\\.events \\(backfill\\), created stream: 5,000 of about (3[6-9]|4[0-4]),\\d{3} rows"
+                + " \\(12%\\), [\\d,]+ rows/s, about \\d+ s to go"), "PostgreSQL's estimate of 40,000 rows: " + progress.get(0));
+        assertTrue(progress.get(7).contains(": 40,000 of about 40,000 rows (99%)"), progress.get(7));
     }
 
     private void assertTablesMatch(long customers, long orders) throws Exception {

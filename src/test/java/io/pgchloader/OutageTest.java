@@ -22,7 +22,7 @@ class OutageTest extends LoaderTestBase {
 
     private void events(int rows, Map<String, String> settings) throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("events.yaml",
-                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000"));
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000", "insertRows", "1000"));
         loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text, created_at timestamp NOT NULL, updated_at timestamp)",
                 "INSERT INTO events SELECT g, repeat('x', 200), timestamp '2024-01-01' + g * interval '1 millisecond'"
                         + " FROM generate_series(1, " + rows + ") g");

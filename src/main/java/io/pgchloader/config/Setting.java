@@ -32,6 +32,9 @@ public enum Setting {
             + " cannot see every open transaction (its role lacks pg_read_all_stats) and after a daylight-saving fall-back of"
             + " POSTGRES_TIMEZONE. Must exceed the longest write transaction on synced tables."),
 
+    PROGRESS_SECONDS("5", Kind.NON_NEGATIVE_INT, "Seconds between progress lines (rows, rows/s, percent, time to go) of a"
+            + " stream that runs longer than that, such as a backfill; 0 prints one after every INSERT."),
+
     RETRY_MAX_ATTEMPTS("5", Kind.NON_NEGATIVE_INT, "Times a failed ClickHouse insert (or PostgreSQL query) is retried before"
             + " the cycle fails; the next cycle resumes where ClickHouse stopped."),
     RETRY_INITIAL_DELAY_MS("1000", Kind.POSITIVE_INT, "Delay before the first retry; each further retry waits twice as long."),

@@ -38,6 +38,16 @@ public final class PostgresCatalog {
              ORDER BY array_position(i.indkey::int2[], a.attnum)
             """;
 
+    // Columns some valid index of the table starts with: what lets a stream's range and order use it.
+    private static final String LEADING_INDEX_COLUMNS = """
+            SELECT DISTINCT a.attname
+              FROM pg_catalog.pg_index i
+              JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE n.nspname = ? AND c.relname = ? AND i.indisvalid
+            """;
+
     private PostgresCatalog() {
     }
 
@@ -74,7 +84,17 @@ public final class PostgresCatalog {
                         }
                     }
                 }
-                return new SourceTable(schema, table, List.copyOf(columns), List.copyOf(primaryKey));
+                java.util.Set<String> indexed = new java.util.HashSet<>();
+                try (PreparedStatement ps = connection.prepareStatement(LEADING_INDEX_COLUMNS)) {
+                    ps.setString(1, schema);
+                    ps.setString(2, table);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            indexed.add(rs.getString(1));
+                        }
+                    }
+                }
+                return new SourceTable(schema, table, List.copyOf(columns), List.copyOf(primaryKey), java.util.Set.copyOf(indexed));
             } finally {
                 // The pool hands out connections with autocommit off (cursors need it): end the read.
                 connection.rollback();

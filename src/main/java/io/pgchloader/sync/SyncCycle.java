@@ -47,6 +47,7 @@ public final class SyncCycle {
     private final RowBinaryInsert.Layout insertLayout;
     private int streamColumnIndex;
     private StreamInsert streamInsert;
+    private StreamProgress progress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
     private final long[] rowsPast = new long[2];
     private final long[] rowsAtMark = new long[2];
@@ -117,6 +118,8 @@ public final class SyncCycle {
         streamStartMark = mark() == null ? null : ClickHouseTypes.microsOf(mark());
         streamColumnIndex = source.columnNames().indexOf(streamColumn());
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
+        progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
+                environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
     }
 
     private Instant mark() {
@@ -219,6 +222,7 @@ public final class SyncCycle {
         rowsAtMark[s] += tally.atMark;
         rowsBehind[s] += tally.behind;
         batches += tally.batches;
+        progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s]);
         if (tally.last != null) {
             Instant last = ClickHouseTypes.instantOfMicros(tally.last);
             if (stream == Stream.created) {

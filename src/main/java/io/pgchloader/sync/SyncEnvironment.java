@@ -9,5 +9,5 @@ import javax.sql.DataSource;
  * timestamp-without-time-zone columns, the lookback and the status board.
  */
 public record SyncEnvironment(DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
-                              ZoneId timestampZone, Duration lookback, SyncStatus status) {
+                              ZoneId timestampZone, Duration lookback, Duration progressEvery, SyncStatus status) {
 }

@@ -38,6 +38,7 @@ public class TableSync implements CamelContextAware {
     private String updatedColumn = "updated_at";
     private int batchSize = 5000;
     private int insertRows = 100_000;
+    private volatile boolean indexesChecked;
 
     /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
     public void beginCycle(Exchange exchange) throws SQLException {
@@ -45,6 +46,10 @@ public class TableSync implements CamelContextAware {
         SourceTable source = PostgresCatalog.describe(env.postgres(), schema, table);
         List<String> key = key(source);
         checkTimestampColumns(source);
+        if (!indexesChecked) {
+            indexesChecked = true;
+            warnAboutMissingIndexes(source);
+        }
 
         String target = targetTable();
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
@@ -138,6 +143,23 @@ public class TableSync implements CamelContextAware {
             }
         }
         return key;
+    }
+
+    /**
+     * Once per table, at its first cycle: without an index starting with each stream's column, every
+     * cycle reads the whole table, which is correct but slow and grows with the table.
+     */
+    private void warnAboutMissingIndexes(SourceTable source) {
+        String table = Identifiers.pg(source.schema(), source.table());
+        if (!source.indexLeadingColumns().contains(createdColumn)) {
+            LOG.warn("{}: no index starts with {}, so the created stream scans the whole table every cycle; create one:"
+                            + " CREATE INDEX ON {} ({}) WHERE {} IS NULL;", source.qualifiedName(), createdColumn, table,
+                    Identifiers.pg(createdColumn), Identifiers.pg(updatedColumn));
+        }
+        if (!source.indexLeadingColumns().contains(updatedColumn)) {
+            LOG.warn("{}: no index starts with {}, so the updated stream scans the whole table every cycle; create one:"
+                    + " CREATE INDEX ON {} ({});", source.qualifiedName(), updatedColumn, table, Identifiers.pg(updatedColumn));
+        }
     }
 
     private void checkTimestampColumns(SourceTable source) {
