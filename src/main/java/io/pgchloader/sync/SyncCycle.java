@@ -24,7 +24,8 @@ import java.util.Map;
  */
 public final class SyncCycle {
 
-    public enum Stream { created, updated }
+    /** The two incremental streams, and the key-ordered backfill (see {@link KeyBackfill}). */
+    public enum Stream { created, updated, backfill }
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
 
@@ -48,12 +49,14 @@ public final class SyncCycle {
     private int streamColumnIndex;
     private StreamInsert streamInsert;
     private StreamProgress progress;
+    private KeyBackfill keyBackfill;
+    private StreamProgress backfillProgress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
-    private final long[] rowsPast = new long[2];
-    private final long[] rowsAtMark = new long[2];
-    private final long[] rowsBehind = new long[2];
+    private final long[] rowsPast = new long[3];
+    private final long[] rowsAtMark = new long[3];
+    private final long[] rowsBehind = new long[3];
     /** Per stream: distinct keys ClickHouse already held at the watermark when the cycle began. */
-    private final long[] keysAtMark = new long[2];
+    private final long[] keysAtMark = new long[3];
     private long batches;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
@@ -109,7 +112,7 @@ public final class SyncCycle {
     }
 
     public boolean isBackfill() {
-        return targetRows == 0;
+        return keyBackfill != null || targetRows == 0;
     }
 
     /** Selects the stream the next SQL getters describe. */
@@ -118,16 +121,59 @@ public final class SyncCycle {
         streamStartMark = mark() == null ? null : ClickHouseTypes.microsOf(mark());
         streamColumnIndex = source.columnNames().indexOf(streamColumn());
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
-        progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
-                environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
+        if (stream == Stream.backfill) {
+            keyBackfill.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
+            if (backfillProgress == null) {
+                // one progress for all chunks, against PostgreSQL's estimate of the whole backfill
+                backfillProgress = new StreamProgress(source.qualifiedName() + " (backfill in key order)",
+                        environment.progressEvery(), environment.postgres(), keyBackfill.estimateSql(),
+                        keyBackfill.estimateParameters());
+            }
+            progress = backfillProgress;
+        } else {
+            progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
+                    environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
+        }
+    }
+
+    /** The key-ordered backfill this cycle runs before its streams, or null (see {@link KeyBackfill}). */
+    public KeyBackfill getKeyBackfill() {
+        return keyBackfill;
+    }
+
+    // not named keyBackfill(..): the route's ${variable.cycle.keyBackfill} would call it instead of the getter
+    void useKeyBackfill(KeyBackfill backfill) {
+        keyBackfill = backfill;
+    }
+
+    public String getBackfillPositionSql() {
+        return keyBackfill.positionSql(targetName);
+    }
+
+    /** Ends the backfill: the target's comment no longer marks one in progress. */
+    public String getBackfillDoneSql() {
+        return TargetTable.commentSql(targetName, "");
+    }
+
+    public void acceptBackfillPosition(Object rows) {
+        keyBackfill.acceptPosition((List<?>) rows);
+    }
+
+    public void backfillChunkDone() {
+        keyBackfill.chunkDone(rowsPast[Stream.backfill.ordinal()]);
     }
 
     private Instant mark() {
-        return stream == Stream.created ? createdMark : updatedMark;
+        return switch (stream) {
+            case created -> createdMark;
+            case updated -> updatedMark;
+            case backfill -> null;
+        };
     }
 
+    /** The column a stream is ordered and counted by; the key-ordered backfill counts by created. */
     private String streamColumn() {
-        return stream == Stream.created ? table.getCreatedColumn() : table.getUpdatedColumn();
+        return stream == Stream.updated ? table.getUpdatedColumn() : table.getCreatedColumn();
     }
 
     /**
@@ -135,6 +181,9 @@ public final class SyncCycle {
      * {@link StreamWindow}), in the order of its timestamp.
      */
     public String getSelectSql() {
+        if (stream == Stream.backfill) {
+            return keyBackfill.chunkSql();
+        }
         String column = Identifiers.pg(streamColumn());
         String where = (stream == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "")
                 + (lowerBound() == null ? "" : column + " >= ? AND ")
@@ -147,12 +196,20 @@ public final class SyncCycle {
 
     /** The window's bounds, typed like the column so PostgreSQL compares exactly and uses its index. */
     public List<Object> getSelectParameters() {
+        if (stream == Stream.backfill) {
+            return keyBackfill.chunkParameters();
+        }
         Object lower = lowerBound();
         Object upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
         return lower == null ? List.of(upper) : List.of(lower, upper);
     }
 
     private Object lowerBound() {
+        if (keyBackfill != null && keyBackfill.horizon().equals(horizon.bound())) {
+            // a backfill begun in this cycle copied every row version below this very horizon: the
+            // streams' windows are empty (the next cycle starts them from ClickHouse's watermarks)
+            return StreamWindow.at(streamType(), horizon.bound(), environment.timestampZone());
+        }
         return StreamWindow.lower(streamType(), mark(), horizon, environment.timestampZone(), environment.lookback());
     }
 
@@ -223,7 +280,8 @@ public final class SyncCycle {
         rowsBehind[s] += tally.behind;
         batches += tally.batches;
         progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s]);
-        if (tally.last != null) {
+        // the backfill goes by key: the watermarks are read from ClickHouse once it is done
+        if (tally.last != null && stream != Stream.backfill) {
             Instant last = ClickHouseTypes.instantOfMicros(tally.last);
             if (stream == Stream.created) {
                 createdMark = last;
@@ -255,8 +313,9 @@ public final class SyncCycle {
         return reread;
     }
 
+    /** New rows: those of the created stream, and every row the key-ordered backfill copied. */
     public long rowsCreated() {
-        return newRows(Stream.created);
+        return newRows(Stream.created) + rowsPast[Stream.backfill.ordinal()];
     }
 
     public long rowsUpdated() {
@@ -313,7 +372,8 @@ public final class SyncCycle {
     public String summary() {
         return String.format("%s%s: created %d, updated %d rows (%d read again) in %d batches, %.2f s,"
                         + " watermark created %s, updated %s",
-                source.qualifiedName(), isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
+                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + " chunk(s))"
+                        : isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
                 seconds(), show(createdMark), show(updatedMark));
     }
 

@@ -6,8 +6,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
@@ -38,6 +40,7 @@ public class TableSync implements CamelContextAware {
     private String updatedColumn = "updated_at";
     private int batchSize = 5000;
     private int insertRows = 100_000;
+    private int backfillChunkRows = 1_000_000;
     private volatile boolean indexesChecked;
 
     /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
@@ -52,29 +55,55 @@ public class TableSync implements CamelContextAware {
         }
 
         String target = targetTable();
+        String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
-        List<String> ddl;
+        WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
+        reportHorizon(source, horizon, env);
+        reportFutureRows(source, horizon, env);
+        boolean byKey = KeyBackfill.suits(source, key);
+        List<String> ddl = new ArrayList<>();
+        KeyBackfill backfill = null;
         if (existing.exists()) {
-            ddl = existing.alterToFit(source);
+            ddl.addAll(existing.alterToFit(source));
             if (!ddl.isEmpty()) {
                 LOG.info("{}: PostgreSQL has {} new column(s); adding them to ClickHouse table {}", source.qualifiedName(),
                         ddl.size(), existing.qualifiedName());
+            }
+            Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
+            if (unfinished.isPresent()) {
+                if (!byKey) {
+                    // the streams would take the largest timestamps of a key range for how far the table is
+                    throw new SyncException("ClickHouse table " + targetName + " holds an unfinished backfill in key order,"
+                            + " but the key " + key + " is not integer columns any more: set primaryKey back, or drop the"
+                            + " ClickHouse table to backfill it again.");
+                }
+                backfill = keyBackfill(source, key, unfinished.get(), env);
+                LOG.info("{}: resuming the backfill in key order where ClickHouse stopped (rows older than {})",
+                        source.qualifiedName(), unfinished.get());
+            } else if (byKey && existing.isEmpty() && existing.comment().isEmpty()) {
+                backfill = keyBackfill(source, key, horizon.bound(), env);
+                ddl.add(TargetTable.commentSql(targetName, KeyBackfill.comment(horizon.bound())));
             }
         } else {
             if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
                 throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
                         + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
             }
-            ddl = List.of(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn));
-            LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(),
-                    Identifiers.ch(env.clickHouseDatabase(), target));
+            if (byKey) {
+                backfill = keyBackfill(source, key, horizon.bound(), env);
+            }
+            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn,
+                    backfill == null ? null : KeyBackfill.comment(backfill.horizon())));
+            LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
         }
-        WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
-        reportHorizon(source, horizon, env);
-        reportFutureRows(source, horizon, env);
-        String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
-        exchange.setVariable("cycle", new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert));
+        SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert);
+        cycle.useKeyBackfill(backfill);
+        exchange.setVariable("cycle", cycle);
+    }
+
+    private KeyBackfill keyBackfill(SourceTable source, List<String> key, Instant horizon, SyncEnvironment env) {
+        return new KeyBackfill(source, key, horizon, backfillChunkRows, createdColumn, updatedColumn, env.timestampZone());
     }
 
     /**
@@ -176,6 +205,19 @@ public class TableSync implements CamelContextAware {
             throw new SyncException(source.qualifiedName() + "." + createdColumn + " allows NULL, so rows without"
                     + " it could never be synced: make it NOT NULL or choose another createdColumn.");
         }
+    }
+
+    public void acceptBackfillPosition(Exchange exchange) {
+        SyncCycle cycle = cycle(exchange);
+        cycle.acceptBackfillPosition(exchange.getMessage().getBody());
+        KeyBackfill backfill = cycle.getKeyBackfill();
+        if (backfill.firstChunk() && backfill.after() != null) {
+            LOG.info("{}: ClickHouse holds the backfill up to key {}; going on from there", cycle.tableName(), backfill.after());
+        }
+    }
+
+    public void backfillChunkDone(Exchange exchange) {
+        cycle(exchange).backfillChunkDone();
     }
 
     public void acceptWatermark(Exchange exchange) {
@@ -291,6 +333,13 @@ public class TableSync implements CamelContextAware {
 
     public int getInsertRows() {
         return insertRows;
+    }
+
+    public void setBackfillChunkRows(int backfillChunkRows) {
+        if (backfillChunkRows < 1) {
+            throw new IllegalArgumentException("backfillChunkRows must be at least 1, but is " + backfillChunkRows);
+        }
+        this.backfillChunkRows = backfillChunkRows;
     }
 
     public String getCreatedColumn() {

@@ -27,24 +27,32 @@ public final class TargetTable {
     private final String table;
     private final Map<String, String> columns;
     private final String engine;
+    private final String comment;
+    private final long rows;
 
-    private TargetTable(String database, String table, Map<String, String> columns, String engine) {
+    private TargetTable(String database, String table, Map<String, String> columns, String engine, String comment, long rows) {
         this.database = database;
         this.table = table;
         this.columns = columns;
         this.engine = engine;
+        this.comment = comment;
+        this.rows = rows;
     }
 
     public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
         Map<String, String> columns = new LinkedHashMap<>();
         String engine = null;
+        String comment = null;
+        long rows = 0;
         try (Connection connection = clickHouse.getConnection()) {
             try (PreparedStatement ps = connection.prepareStatement(
-                    "SELECT engine FROM system.tables WHERE database = " + Identifiers.chString(database)
-                            + " AND name = " + Identifiers.chString(table));
+                    "SELECT engine, comment, coalesce(total_rows, 0) FROM system.tables WHERE database = "
+                            + Identifiers.chString(database) + " AND name = " + Identifiers.chString(table));
                  ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     engine = rs.getString(1);
+                    comment = rs.getString(2);
+                    rows = rs.getLong(3);
                 }
             }
             if (engine != null) {
@@ -58,7 +66,16 @@ public final class TargetTable {
                 }
             }
         }
-        return new TargetTable(database, table, columns, engine);
+        return new TargetTable(database, table, columns, engine, comment, rows);
+    }
+
+    /** The table's comment, empty when it has none. */
+    public String comment() {
+        return comment == null ? "" : comment;
+    }
+
+    public boolean isEmpty() {
+        return rows == 0;
     }
 
     public boolean exists() {
@@ -99,6 +116,11 @@ public final class TargetTable {
         return ddl;
     }
 
+    /** Sets (or with "" clears) the table's comment, where a backfill in progress keeps its horizon. */
+    public static String commentSql(String qualifiedName, String comment) {
+        return "ALTER TABLE " + qualifiedName + " MODIFY COMMENT " + Identifiers.chString(comment);
+    }
+
     /**
      * A column PostgreSQL gained. Nullable even when PostgreSQL has it NOT NULL: rows synced before it
      * existed show NULL (unknown) rather than a made-up 0 or ''.
@@ -121,7 +143,7 @@ public final class TargetTable {
 
     /** CREATE TABLE for a target that mirrors the source, ordered by its key. */
     public static String createSql(String database, String table, SourceTable source, List<String> key,
-                                   String createdColumn, String updatedColumn) {
+                                   String createdColumn, String updatedColumn, String comment) {
         String columnList = source.columns().stream()
                 .map(c -> "    " + Identifiers.ch(c.name()) + " " + ClickHouseTypes.columnType(c))
                 .collect(Collectors.joining(",\n"));
@@ -130,6 +152,7 @@ public final class TargetTable {
                 + columnList + ",\n"
                 + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') MATERIALIZED " + version + "\n"
                 + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ")\n"
-                + "ORDER BY (" + Identifiers.chList(key) + ")";
+                + "ORDER BY (" + Identifiers.chList(key) + ")"
+                + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));
     }
 }

@@ -46,7 +46,7 @@ public final class Benchmark {
     private static final String TABLE = "app_user_visits_fact";
     private static final String PG_DB = "postgres";
     private static final Pattern CYCLE_LINE = Pattern.compile(
-            "public\\.app_user_visits_fact( \\(backfill\\))?: created (\\d+), updated (\\d+) rows \\((\\d+) read again\\)"
+            "public\\.app_user_visits_fact( \\(backfill[^)]*\\))?: created (\\d+), updated (\\d+) rows \\((\\d+) read again\\)"
                     + " in (\\d+) batches, ([\\d.,]+) s");
     private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
 

@@ -19,7 +19,7 @@ public final class LoaderRuns implements AutoCloseable {
 
     /** A cycle's log line ({@code SyncCycle.summary()}): table, backfill flag, rows created and updated. */
     public static final Pattern CYCLE_LINE = Pattern.compile(
-            ".*\\| INFO  \\| \\S+ \\| (\\S+?)( \\(backfill\\))?: created (\\d+), updated (\\d+) rows \\((\\d+) [^)]*\\) in \\d+ batches.*");
+            ".*\\| INFO  \\| \\S+ \\| (\\S+?)( \\(backfill[^)]*\\))?: created (\\d+), updated (\\d+) rows \\((\\d+) [^)]*\\) in \\d+ batches.*");
     /** A retry line of {@code RetryPolicy}. */
     public static final Pattern RETRY_LINE = Pattern.compile(".*: attempt \\d+ of \\d+ failed, trying again: .*");
     /** A failed cycle's line of {@code TableSync.failCycle}. */
