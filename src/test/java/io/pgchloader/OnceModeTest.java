@@ -109,10 +109,10 @@ class OnceModeTest extends LoaderTestBase {
         process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), environment, "--once");
         assertEquals(0, process.awaitExit(RUN_LIMIT), process.output());
 
-        List<String> progress = process.output().lines().filter(l -> l.contains("created stream: ")).toList();
-        // one line per INSERT of 5000 rows; the last INSERT ends the stream and its summary line says the rest
+        List<String> progress = process.output().lines().filter(l -> l.contains("(backfill in key order): ")).toList();
+        // one line per INSERT of 5000 rows; the last INSERT ends the backfill and its summary line says the rest
         assertEquals(8, progress.size(), process.output());
-        assertTrue(progress.get(0).matches(".*\\| public\\.events \\(backfill\\), created stream: 5,000 of about (3[6-9]|4[0-4]),\\d{3} rows"
+        assertTrue(progress.get(0).matches(".*\\| public\\.events \\(backfill in key order\\): 5,000 of about (3[6-9]|4[0-4]),\\d{3} rows"
                 + " \\(12%\\), [\\d,]+ rows/s, about \\d+ s to go"), "PostgreSQL's estimate of 40,000 rows: " + progress.get(0));
         assertTrue(progress.get(7).contains(": 40,000 of about 40,000 rows (99%)"), progress.get(7));
     }
