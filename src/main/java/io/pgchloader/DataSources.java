@@ -48,11 +48,12 @@ final class DataSources {
     }
 
     /**
-     * ClickHouse over HTTP. Batches go as SQL text, the driver's default. Its faster RowBinary path for
-     * simple inserts ({@code beta.row_binary_for_simple_insert}) is off on purpose: in clickhouse-jdbc
-     * 0.11.0 it lays values out by the table's columns rather than the INSERT's column list, keeps a stale
-     * schema after ALTER TABLE ADD COLUMN, and misreads back-quoted names with spaces; tests caught each
-     * of these putting NULLs or values into the wrong column (SchemaTest).
+     * ClickHouse over HTTP. The copy's INSERTs go as RowBinary through {@code ClickHouseSink}, which uses
+     * this pool's connections. The driver's own RowBinary path for simple inserts
+     * ({@code beta.row_binary_for_simple_insert}) stays off: in clickhouse-jdbc 0.11.0 it lays values out
+     * by the table's columns rather than the INSERT's column list, keeps a stale schema after ALTER TABLE
+     * ADD COLUMN, and misreads back-quoted names with spaces; tests caught each of these putting NULLs or
+     * values into the wrong column (SchemaTest).
      */
     static HikariDataSource clickHouse(Settings s) {
         HikariConfig config = new HikariConfig();

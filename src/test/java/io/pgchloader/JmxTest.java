@@ -152,7 +152,7 @@ class JmxTest extends LoaderTestBase {
         env.put("HTTP_PORT", "0");
 
         process = LoaderProcess.start(workDir(), env);
-        process.awaitOutput("public.events (backfill in key order, 1 chunk(s)): created 10", WAIT);
+        process.awaitOutput("public.events (backfill in key order, 1 chunk): created 10", WAIT);
 
         Set<Integer> ports = ListeningPorts.of(process.pid());
         for (int port : ports) {

@@ -56,7 +56,7 @@ class TableSyncTest extends LoaderTestBase {
         SyncStatus.Outcome visits = loader.cycle("sync-app-user-visits-fact");
 
         assertTrue(visits.succeeded(), visits.message());
-        assertTrue(visits.message().contains("(backfill in key order, 1 chunk(s))"), visits.message());
+        assertTrue(visits.message().contains("(backfill in key order, 1 chunk)"), visits.message());
         assertEquals(3_000, visits.rowsCreated(), "the backfill copies every row, updated or not, in key order");
         assertEquals(0, visits.rowsUpdated(), "nothing is left for the streams in the backfill's own cycle");
         assertEquals("", loader.chRows("SELECT comment FROM system.tables WHERE database = currentDatabase()"

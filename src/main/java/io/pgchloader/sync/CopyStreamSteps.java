@@ -34,7 +34,9 @@ public class CopyStreamSteps {
         if (rows == null) {
             return Collections.emptyIterator();
         }
-        return new ReadAhead(rows, cycle, READ_AHEAD_BATCHES, readers(camelContext));
+        ReadAhead batches = new ReadAhead(rows, cycle, READ_AHEAD_BATCHES, readers(camelContext));
+        cycle.readingFrom(batches);
+        return batches;
     }
 
     /** After the split: a stream that ended with rows still waiting for their INSERT must not pass for done. */

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ReadAhead implements Iterator<List<Object>>, Closeable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.pgchloader.sync");
     private static final Object END = new Object();
 
     private record Failure(RuntimeException error) {
@@ -115,12 +116,20 @@ final class ReadAhead implements Iterator<List<Object>>, Closeable {
         return batch;
     }
 
+    /**
+     * Stops the reading thread and waits for it (the splitter calls this when the stream ends or fails;
+     * the cycle calls it again at its end, which is harmless).
+     */
     @Override
     public void close() {
         closed = true;
         ready.clear();
         try {
-            readerDone.await();
+            // the reader notices within one fetch of PostgreSQL; a database that hangs mid-fetch would hang the
+            // cycle anyway, this only keeps the wait from being endless
+            if (!readerDone.await(60, TimeUnit.SECONDS)) {
+                LOG.warn("{}: the PostgreSQL reading thread did not stop within 60 s", cycle.tableName());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -50,6 +50,7 @@ public final class SyncCycle {
     private StreamInsert streamInsert;
     private StreamProgress progress;
     private KeyBackfill keyBackfill;
+    private ReadAhead reading;
     private StreamProgress backfillProgress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
     private final long[] rowsPast = new long[3];
@@ -133,6 +134,18 @@ public final class SyncCycle {
         } else {
             progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
                     environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
+        }
+    }
+
+    /** The current stream's reading thread, stopped at the latest when the cycle ends (see {@link #close}). */
+    void readingFrom(ReadAhead batches) {
+        reading = batches;
+    }
+
+    /** Ends what the cycle still runs: a reading thread a failed stream left behind. */
+    public void close() {
+        if (reading != null) {
+            reading.close();
         }
     }
 
@@ -372,7 +385,7 @@ public final class SyncCycle {
     public String summary() {
         return String.format("%s%s: created %d, updated %d rows (%d read again) in %d batches, %.2f s,"
                         + " watermark created %s, updated %s",
-                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + " chunk(s))"
+                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + (keyBackfill.chunks() == 1 ? " chunk)" : " chunks)")
                         : isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
                 seconds(), show(createdMark), show(updatedMark));
     }

@@ -226,6 +226,7 @@ public class TableSync implements CamelContextAware {
 
     public void endCycle(Exchange exchange) {
         SyncCycle cycle = cycle(exchange);
+        cycle.close();
         LOG.info(cycle.summary());
         environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), true, cycle.summary(),
                 cycle.rowsCreated(), cycle.rowsUpdated(), cycle.batches(), java.time.Instant.now()));
@@ -236,6 +237,9 @@ public class TableSync implements CamelContextAware {
     public void failCycle(Exchange exchange) {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
+        if (cycle != null) {
+            cycle.close();
+        }
         String message = schema + "." + table + ": cycle failed"
                 + (cycle == null ? "" : String.format(" after %.2f s (%d created, %d updated rows shipped)",
                 cycle.seconds(), cycle.rowsCreated(), cycle.rowsUpdated()))
