@@ -129,4 +129,28 @@ class SchemaTest extends LoaderTestBase {
         assertTrue(outcome.message().contains("public.grid") && outcome.message().contains("column cells")
                 && outcome.message().contains("multi-dimensional"), outcome.message());
     }
+
+    @Test
+    void a_timestamp_clickhouse_cannot_hold_stops_the_table_with_the_column_and_value_named() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("trips.yaml", LoaderFixture.templatedRoute("sync-trips", "table", "trips"));
+        loader.pg("CREATE TABLE trips (id int PRIMARY KEY, ends_at timestamptz, starts_at timestamp,"
+                        + " created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO trips VALUES (1, '2299-12-31 23:59:59.999999+00', '1900-01-01 00:00:00', '2024-01-01', NULL)");
+        loader.start();
+        assertTrue(loader.cycle("sync-trips").succeeded(), "the edges of DateTime64's range fit");
+        assertEquals(List.of("2299-12-31 23:59:59.999999 | 1900-01-01 00:00:00.000000"),
+                loader.chRows("SELECT toString(ends_at), toString(starts_at) FROM trips FINAL"));
+
+        loader.pg("INSERT INTO trips VALUES (2, 'infinity', NULL, '2024-01-02', NULL)");
+        SyncStatus.Outcome infinite = loader.cycle("sync-trips");
+        assertFalse(infinite.succeeded());
+        assertTrue(infinite.message().contains("column ends_at: value infinity is outside what ClickHouse can hold"),
+                infinite.message());
+
+        loader.pg("UPDATE trips SET ends_at = NULL, starts_at = '1899-12-31 23:59:59.999999' WHERE id = 2");
+        SyncStatus.Outcome early = loader.cycle("sync-trips");
+        assertFalse(early.succeeded());
+        assertTrue(early.message().contains("column starts_at: value 1899-12-31T23:59:59.999999 is outside"), early.message());
+        assertEquals(1, loader.chLong("SELECT count() FROM trips"), "nothing of the refused row was written");
+    }
 }

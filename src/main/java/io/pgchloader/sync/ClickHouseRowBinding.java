@@ -3,7 +3,6 @@ package io.pgchloader.sync;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.Iterator;
-import java.util.List;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.sql.SqlPrepareStatementStrategy;
 
@@ -29,14 +28,16 @@ public class ClickHouseRowBinding implements SqlPrepareStatementStrategy {
                                               Object value) {
         SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
         boolean lastOfStream = exchange.getProperty(Exchange.SPLIT_COMPLETE, false, Boolean.class);
-        return List.of(new RowBinaryInsert.Row(cycle.streamInsert(), (Object[]) value, lastOfStream)).iterator();
+        return new RowBinaryInsert.Row(cycle.streamInsert(), (Object[]) value, lastOfStream);
     }
 
     @Override
     public void populateStatement(PreparedStatement ps, Iterator<?> iterator, int expectedParams) throws SQLException {
-        if (!ps.isWrapperFor(RowBinaryInsert.class)) {
-            throw new SQLException("the ClickHouse insert must use the clickHouseSink data source, not " + ps);
+        try {
+            ps.setObject(1, iterator.next());
+        } catch (SQLException | RuntimeException e) {
+            // any other statement (the plain ClickHouse pool) cannot take a whole row as one value
+            throw new SQLException("the ClickHouse insert must use the clickHouseSink data source, not " + ps, e);
         }
-        ps.unwrap(RowBinaryInsert.class).set((RowBinaryInsert.Row) iterator.next());
     }
 }

@@ -4,6 +4,7 @@ import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import org.apache.camel.component.sql.RowMapperFactory;
+import org.postgresql.PGResultSetMetaData;
 import org.springframework.jdbc.core.RowMapper;
 
 /**
@@ -57,7 +58,9 @@ public class ClickHouseRowMapperFactory implements RowMapperFactory {
             PgType type = typeName.equals("numeric") || typeName.equals("_numeric")
                     ? new PgType(typeName, meta.getPrecision(i + 1) > 1000 ? 0 : meta.getPrecision(i + 1), Math.max(0, meta.getScale(i + 1)))
                     : new PgType(typeName, 0, 0);
-            readers[i] = ClickHouseTypes.reader(meta.getColumnLabel(i + 1), type);
+            boolean binary = meta.isWrapperFor(PGResultSetMetaData.class)
+                    && meta.unwrap(PGResultSetMetaData.class).getFormat(i + 1) == 1;
+            readers[i] = ClickHouseTypes.reader(meta.getColumnLabel(i + 1), type, binary);
         }
         return readers;
     }

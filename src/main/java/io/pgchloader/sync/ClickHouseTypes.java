@@ -37,6 +37,10 @@ public final class ClickHouseTypes {
     private static final LocalDate MIN_DATE = LocalDate.of(1900, 1, 1);
     private static final LocalDate MAX_DATE = LocalDate.of(2299, 12, 31);
     private static final int MAX_DECIMAL_PRECISION = 76;
+    /** 2000-01-01, PostgreSQL's epoch, in microseconds since 1970-01-01. */
+    private static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
+    private static final java.lang.invoke.VarHandle BIG_ENDIAN_LONG =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
 
     /** Element types whose arrays map to ClickHouse arrays; other arrays travel as PostgreSQL text. */
     private static final Set<String> ARRAY_ELEMENTS = Set.of(
@@ -92,6 +96,32 @@ public final class ClickHouseTypes {
 
     /** How to read a column of this type so that the driver writes it exactly. */
     public static Reader reader(String column, PgType type) {
+        return reader(column, type, false);
+    }
+
+    /**
+     * As {@link #reader(String, PgType)}, for a result column PostgreSQL sends in {@code binary} format:
+     * timestamps are then taken from their 8 bytes directly (microseconds since 2000-01-01, UTC for
+     * timestamptz, the wall clock for timestamp), without the driver's date objects.
+     */
+    public static Reader reader(String column, PgType type, boolean binary) {
+        if (binary && isTimestamp(type)) {
+            return (rs, i) -> {
+                byte[] raw = rs.getBytes(i);
+                if (raw == null) {
+                    return null;
+                }
+                long pg = (long) BIG_ENDIAN_LONG.get(raw, 0);
+                long micros = pg + PG_EPOCH_MICROS;
+                if (pg == Long.MAX_VALUE || pg == Long.MIN_VALUE || micros < MIN_MICROS || micros > MAX_MICROS) {
+                    String shown = pg == Long.MAX_VALUE ? "infinity" : pg == Long.MIN_VALUE ? "-infinity"
+                            : LocalDateTime.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+                            (int) Math.floorMod(micros, 1_000_000L) * 1000, ZoneOffset.UTC).toString();
+                    throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
+                }
+                return micros;
+            };
+        }
         if (type.isArray()) {
             PgType element = type.element();
             if (!ARRAY_ELEMENTS.contains(element.name())) {

@@ -66,9 +66,46 @@ final class RowBinaryInsert implements InvocationHandler {
 
     /**
      * One row for the statement, with the stream it belongs to and whether its batch is the stream's
-     * last (camel-sql binds rows one by one, so each carries that).
+     * last (camel-sql binds rows one by one, so each carries that). It is also the one-element iterator
+     * camel-sql asks the binding for, so binding a row allocates nothing else.
      */
-    record Row(StreamInsert stream, Object[] values, boolean lastOfStream) {
+    static final class Row implements java.util.Iterator<Object> {
+        private final StreamInsert stream;
+        private final Object[] values;
+        private final boolean lastOfStream;
+        private boolean taken;
+
+        Row(StreamInsert stream, Object[] values, boolean lastOfStream) {
+            this.stream = stream;
+            this.values = values;
+            this.lastOfStream = lastOfStream;
+        }
+
+        StreamInsert stream() {
+            return stream;
+        }
+
+        Object[] values() {
+            return values;
+        }
+
+        boolean lastOfStream() {
+            return lastOfStream;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return !taken;
+        }
+
+        @Override
+        public Object next() {
+            if (taken) {
+                throw new java.util.NoSuchElementException();
+            }
+            taken = true;
+            return this;
+        }
     }
 
     static boolean handles(String sql) {
@@ -161,6 +198,13 @@ final class RowBinaryInsert implements InvocationHandler {
                 throw new SQLException("not a wrapper for " + args[0]);
             case "isWrapperFor":
                 return args[0] == RowBinaryInsert.class;
+            case "setObject":
+                // the binding's way in: one call per row, the row being the only parameter
+                if (args.length == 2 && args[1] instanceof Row row) {
+                    set(row);
+                    return null;
+                }
+                break;
             case "close":
                 closed = true;
                 clearBatch();
