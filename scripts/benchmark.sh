@@ -7,6 +7,7 @@
 #
 # Options (passed to io.pgchloader.bench.Benchmark, a test-scope class that never ships):
 #   --variant "label [batchSize=N] [fetchSize=N] [template=FILE] [jvm=OPTION]..."   one more backfill each
+#   --rounds N          alternate native pull and variants N times and print medians (a shared machine is noisy)
 #   --no-incremental    skip the 10,000-change incremental cycle
 #   --heap 256m         the loader's -Xmx
 #   --work DIR          where routes, logs and recordings go (default: a new folder under /tmp)

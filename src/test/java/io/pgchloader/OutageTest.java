@@ -21,8 +21,12 @@ class OutageTest extends LoaderTestBase {
 
 
     private void events(int rows, Map<String, String> settings) throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
-                LoaderFixture.templatedRoute("sync-events", "table", "events", "batchSize", "1000", "insertRows", "1000"));
+        events(rows, 1000, settings);
+    }
+
+    private void events(int rows, int insertRows, Map<String, String> settings) throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("events.yaml", LoaderFixture.templatedRoute("sync-events",
+                "table", "events", "batchSize", "1000", "insertRows", Integer.toString(insertRows)));
         loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text, created_at timestamp NOT NULL, updated_at timestamp)",
                 "INSERT INTO events SELECT g, repeat('x', 200), timestamp '2024-01-01' + g * interval '1 millisecond'"
                         + " FROM generate_series(1, " + rows + ") g");
@@ -31,7 +35,16 @@ class OutageTest extends LoaderTestBase {
 
     @Test
     void retries_an_insert_while_clickhouse_is_unavailable_and_finishes_the_cycle() throws Exception {
-        events(60_000, Map.of("RETRY_MAX_ATTEMPTS", "8", "RETRY_INITIAL_DELAY_MS", "200", "RETRY_MAX_DELAY_MS", "1000"));
+        retriesWhileClickHouseIsUnavailable(1000);
+    }
+
+    @Test
+    void a_failed_insert_of_joined_batches_is_sent_again_whole_and_counted_once() throws Exception {
+        retriesWhileClickHouseIsUnavailable(5000);
+    }
+
+    private void retriesWhileClickHouseIsUnavailable(int insertRows) throws Exception {
+        events(60_000, insertRows, Map.of("RETRY_MAX_ATTEMPTS", "8", "RETRY_INITIAL_DELAY_MS", "200", "RETRY_MAX_DELAY_MS", "1000"));
         assertTrue(loader.cycle("sync-events").succeeded());
         loader.pg("UPDATE events SET payload = 'changed', updated_at = localtimestamp WHERE id % 2 = 0");
         AtomicBoolean cycleDone = new AtomicBoolean();

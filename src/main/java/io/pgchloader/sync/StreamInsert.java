@@ -1,39 +1,67 @@
 package io.pgchloader.sync;
 
 import com.clickhouse.client.api.Client;
+import com.clickhouse.client.api.DataStreamWriter;
 import com.clickhouse.client.api.insert.InsertResponse;
 import com.clickhouse.client.api.insert.InsertSettings;
 import com.clickhouse.data.ClickHouseFormat;
 import com.clickhouse.jdbc.ConnectionImpl;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
- * One stream's rows on their way into ClickHouse: the RowBinaryWithNamesAndTypes bytes of consecutive
- * batches, sent as one INSERT once they reach {@code insertRows} rows (or {@link #MAX_BYTES}), and always
- * with the stream's last batch.
+ * One stream's rows on their way into ClickHouse: consecutive batches go into one streaming
+ * {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes} while they are encoded, and the INSERT is
+ * completed once it holds {@code insertRows} rows (or {@link #MAX_BYTES}), and always with the stream's
+ * last batch.
  *
  * <p>Why join batches: every INSERT becomes a part that ClickHouse writes and later merges; a 5000-row
- * INSERT costs ClickHouse about as much CPU as the loader spends on those rows (README, Measured).
- * Joining keeps the route's 5000-row exchanges and their error handling, and sends fewer, larger parts.
- * Safety is unchanged: INSERTs still go one after another in stream order, so ClickHouse holds a prefix
- * of the stream, and rows count as shipped only once their INSERT succeeded.
+ * INSERT costs ClickHouse about as much CPU as the loader spends on those rows (README, Measured). Why
+ * stream: ClickHouse parses a batch while the next one is read and encoded, instead of the loader
+ * waiting for it. The route keeps its 5000-row exchanges and their error handling.
+ *
+ * <p>Safety is unchanged: INSERTs go one after another in stream order, so ClickHouse holds a prefix of
+ * the stream, and rows count as shipped only once their INSERT succeeded. The bytes of the open INSERT
+ * are kept until then: when it fails, the batch that saw the failure is taken back out (Camel retries
+ * it) and the batches before it are sent again, in a new INSERT, ahead of it.
  */
 final class StreamInsert {
 
-    /** Bytes at which a joined INSERT goes regardless of rows, to keep the heap flat whatever the row width. */
+    /** Bytes at which a joined INSERT ends regardless of rows, to keep the heap flat whatever the row width. */
     static final int MAX_BYTES = 32 << 20;
+
+    private static final byte[] END = new byte[0];
+
+    /** Threads that carry the open INSERTs' HTTP requests; daemon threads, gone when idle for a minute. */
+    private static final ExecutorService SENDERS = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "clickhouse-insert");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     private final SyncCycle cycle;
     private final RowBinaryInsert.Layout layout;
     private final int insertRows;
     private final RowBinary.Buffer buffer = new RowBinary.Buffer();
+    /** The batches of the open (or failed) INSERT, in order. */
+    private final List<byte[]> retained = new ArrayList<>();
+    private long retainedBytes;
     private SyncCycle.Tally waiting = new SyncCycle.Tally();
-    /** Where the current batch began, to take it back out when its INSERT fails and Camel retries it. */
-    private int batchStartBytes;
     private SyncCycle.Tally batchStartTally;
+    private Sending sending;
 
     StreamInsert(SyncCycle cycle, RowBinaryInsert.Layout layout, int insertRows) {
         this.cycle = cycle;
@@ -51,11 +79,7 @@ final class StreamInsert {
     }
 
     void beginBatch() {
-        if (waiting.rows() == 0) {
-            buffer.clear();
-            layout.writeHeader(buffer);
-        }
-        batchStartBytes = buffer.size();
+        buffer.clear();
         batchStartTally = waiting.copy();
     }
 
@@ -65,41 +89,162 @@ final class StreamInsert {
     }
 
     /**
-     * Ends a batch: sends everything waiting when it is enough, or when this batch is the stream's last.
-     * If the INSERT fails, this batch is taken back out (Camel retries it) and the batches before it wait.
+     * Ends a batch: streams it into the open INSERT (opening one, and sending again what a failed one
+     * held), and completes the INSERT when it is large enough or this batch is the stream's last.
      */
     void endBatch(Connection clickHouse, boolean lastOfStream) throws SQLException {
         waiting.batches++;
-        if (!lastOfStream && waiting.rows() < insertRows && buffer.size() < MAX_BYTES) {
-            return;
-        }
+        byte[] chunk = Arrays.copyOf(buffer.bytes(), buffer.size());
+        boolean kept = false;
         try {
-            send(clickHouse);
+            if (sending == null) {
+                sending = new Sending(clickHouse.unwrap(ConnectionImpl.class).getClient());
+                for (byte[] earlier : retained) {
+                    sending.push(earlier);
+                }
+            }
+            sending.push(chunk);
+            retained.add(chunk);
+            retainedBytes += chunk.length;
+            kept = true;
+            if (lastOfStream || waiting.rows() >= insertRows || retainedBytes >= MAX_BYTES) {
+                Sending done = sending;
+                sending = null;
+                done.complete();
+                retained.clear();
+                retainedBytes = 0;
+                cycle.shipped(waiting);
+                waiting = new SyncCycle.Tally();
+            }
         } catch (SQLException | RuntimeException e) {
-            buffer.truncate(batchStartBytes);
+            if (sending != null) {
+                sending.abort();
+                sending = null;
+            }
+            if (kept) {
+                retained.remove(retained.size() - 1);
+                retainedBytes -= chunk.length;
+            }
             waiting = batchStartTally;
             throw e;
         }
-        cycle.shipped(waiting);
-        waiting = new SyncCycle.Tally();
     }
 
-    private void send(Connection clickHouse) throws SQLException {
-        Client client = clickHouse.unwrap(ConnectionImpl.class).getClient();
-        InsertSettings settings = new InsertSettings()
-                // map columns by the header's names and check its types, whatever the server's defaults
-                .serverSetting("input_format_with_names_use_header", "1")
-                .serverSetting("input_format_with_types_use_header", "1");
-        List<String> columns = layout.names().stream().map(Identifiers::ch).toList();
-        try (InsertResponse response = client.insert(layout.table(), columns,
-                out -> out.write(buffer.bytes(), 0, buffer.size()), ClickHouseFormat.RowBinaryWithNamesAndTypes, settings).get()) {
-            // nothing to read: the INSERT succeeded
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new SQLException(cause.getMessage(), cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SQLException("interrupted while inserting into " + layout.table(), e);
+    /** Ends an INSERT still open when the stream stops early (a failure elsewhere); its rows are not counted. */
+    void abandon() {
+        if (sending != null) {
+            sending.abort();
+            sending = null;
+        }
+    }
+
+    /** One INSERT in flight: its request runs on a sender thread and takes batches from a short queue. */
+    private final class Sending {
+        private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(4);
+        private final CountDownLatch finished = new CountDownLatch(1);
+        private final Future<?> request;
+        private volatile boolean aborted;
+        private volatile Thread worker;
+
+        Sending(Client client) {
+            InsertSettings settings = new InsertSettings()
+                    // map columns by the header's names and check its types, whatever the server's defaults
+                    .serverSetting("input_format_with_names_use_header", "1")
+                    .serverSetting("input_format_with_types_use_header", "1");
+            List<String> columns = layout.names().stream().map(Identifiers::ch).toList();
+            DataStreamWriter body = new DataStreamWriter() {
+                @Override
+                public void onOutput(OutputStream out) throws IOException {
+                    RowBinary.Buffer header = new RowBinary.Buffer();
+                    layout.writeHeader(header);
+                    out.write(header.bytes(), 0, header.size());
+                    try {
+                        for (byte[] chunk = queue.take(); chunk != END; chunk = queue.take()) {
+                            out.write(chunk);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("INSERT abandoned", e);
+                    }
+                }
+
+                @Override
+                public void onRetry() throws IOException {
+                    // the batches already taken cannot be replayed here; failing lets the stream send them again
+                    throw new IOException("a streamed INSERT cannot be replayed by the client");
+                }
+            };
+            request = SENDERS.submit(() -> {
+                worker = Thread.currentThread();
+                try {
+                    if (aborted) {
+                        return null;
+                    }
+                    try (InsertResponse response = client.insert(layout.table(), columns, body,
+                            ClickHouseFormat.RowBinaryWithNamesAndTypes, settings).get()) {
+                        return null;
+                    }
+                } finally {
+                    worker = null;
+                    // an abort's interrupt must not follow this pooled thread into its next INSERT
+                    Thread.interrupted();
+                    finished.countDown();
+                }
+            });
+        }
+
+        void push(byte[] chunk) throws SQLException {
+            try {
+                while (!queue.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
+                    if (request.isDone()) {
+                        complete();
+                        throw new SQLException("the INSERT into " + layout.table() + " ended before all rows were sent");
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while inserting into " + layout.table(), e);
+            }
+        }
+
+        /** Ends the INSERT's body and waits for ClickHouse's answer. */
+        void complete() throws SQLException {
+            try {
+                if (!request.isDone()) {
+                    while (!queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
+                        if (request.isDone()) {
+                            break;
+                        }
+                    }
+                }
+                request.get();
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                if (cause instanceof ExecutionException wrapped && wrapped.getCause() != null) {
+                    cause = wrapped.getCause();
+                }
+                throw new SQLException(cause.getMessage(), cause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while inserting into " + layout.table(), e);
+            }
+        }
+
+        /**
+         * Stops the request without completing its body (ClickHouse then writes none of it), and waits,
+         * bounded, for its thread to let go.
+         */
+        void abort() {
+            aborted = true;
+            Thread running = worker;
+            if (running != null) {
+                running.interrupt();
+            }
+            try {
+                finished.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -142,10 +142,13 @@ public final class SyncCycle {
         reading = batches;
     }
 
-    /** Ends what the cycle still runs: a reading thread a failed stream left behind. */
+    /** Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind. */
     public void close() {
         if (reading != null) {
             reading.close();
+        }
+        if (streamInsert != null) {
+            streamInsert.abandon();
         }
     }
 

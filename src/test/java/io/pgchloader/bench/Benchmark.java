@@ -53,6 +53,7 @@ public final class Benchmark {
     private final int rows;
     private final List<Variant> variants = new ArrayList<>();
     private boolean incremental = true;
+    private int rounds = 1;
     private String heap = "256m";
     private Path jfrDir;
     private Path work;
@@ -75,7 +76,7 @@ public final class Benchmark {
         Locale.setDefault(Locale.ROOT);
         if (args.length == 0) {
             System.err.println("usage: Benchmark ROWS [--variant \"label batchSize=N fetchSize=N template=FILE jvm=OPT\"]..."
-                    + " [--jfr DIR] [--no-incremental] [--heap 256m] [--loader-classpath CP] [--work DIR]");
+                    + " [--rounds N] [--jfr DIR] [--no-incremental] [--heap 256m] [--loader-classpath CP] [--work DIR]");
             System.exit(2);
         }
         Benchmark b = new Benchmark(Integer.parseInt(args[0].replace("_", "")));
@@ -84,6 +85,7 @@ public final class Benchmark {
                 case "--variant" -> b.variants.add(parseVariant(args[++i]));
                 case "--jfr" -> b.jfrDir = Path.of(args[++i]).toAbsolutePath();
                 case "--no-incremental" -> b.incremental = false;
+                case "--rounds" -> b.rounds = Integer.parseInt(args[++i]);
                 case "--heap" -> b.heap = args[++i];
                 case "--loader-classpath" -> b.loaderClassPath = args[++i];
                 case "--work" -> b.work = Path.of(args[++i]).toAbsolutePath();
@@ -134,28 +136,65 @@ public final class Benchmark {
                     db.clickHouseHost(), db.clickHousePort(), work, secondsSince(t0));
             seed();
 
-            double nativeSeconds = nativePull();
-            List<Run> runs = new ArrayList<>();
-            for (int i = 0; i < variants.size(); i++) {
-                Run r = backfill(variants.get(i), i == 0 && jfrDir != null);
-                runs.add(r);
-                ok &= r.exit == 0 && r.targetRows == rows;
+            // rounds alternate the native pull and the loader, so a busy moment of a shared machine hits both
+            List<Double> natives = new ArrayList<>();
+            List<List<Run>> rounds = new ArrayList<>();
+            for (int round = 1; round <= this.rounds; round++) {
+                if (this.rounds > 1) {
+                    say("--- round %d of %d", round, this.rounds);
+                }
+                natives.add(nativePull());
+                List<Run> runs = new ArrayList<>();
+                for (int i = 0; i < variants.size(); i++) {
+                    Run r = backfill(variants.get(i), round == 1 && i == 0 && jfrDir != null);
+                    runs.add(r);
+                    ok &= r.exit == 0 && r.targetRows == rows;
+                }
+                rounds.add(runs);
+                if (round == 1) {
+                    compareTargetSchemas(runs.get(0).label);
+                }
             }
-            compareTargetSchemas(runs.get(0).label);
 
-            say("");
-            say("=== Backfill, %,d rows (loader heap -Xmx%s) ===", rows, heap);
-            say("native pull: %.2f s, %,.0f rows/s", nativeSeconds, rows / nativeSeconds);
-            say("%-22s %8s %8s %10s %10s %7s %7s %9s %8s %8s %8s %8s", "variant", "cycle s", "wall s", "rows/s",
-                    "rows/s e2e", "ratio", "e2e", "peakRSS", "cpuJVM", "cpuPG", "cpuCH", "load 1m");
-            for (Run r : runs) {
-                say("%-22s %8.2f %8.2f %,10.0f %,10.0f %7.2f %7.2f %6d MB %8.1f %8.1f %8.1f %8s%s", r.label, r.cycleSeconds,
-                        r.wallSeconds, rows / r.cycleSeconds, rows / r.wallSeconds, nativeSeconds / r.cycleSeconds,
-                        nativeSeconds / r.wallSeconds, r.peakRssKb / 1024, r.loaderCpu, r.pgCpu, r.chCpu,
-                        r.load.split(" ")[0], r.exit == 0 && r.targetRows == rows ? "" : "  FAILED exit " + r.exit + ", " + r.targetRows + " rows");
+            for (int round = 0; round < rounds.size(); round++) {
+                double nativeSeconds = natives.get(round);
+                say("");
+                say("=== Backfill, %,d rows (loader heap -Xmx%s)%s ===", rows, heap,
+                        rounds.size() > 1 ? ", round " + (round + 1) : "");
+                say("native pull: %.2f s, %,.0f rows/s", nativeSeconds, rows / nativeSeconds);
+                say("%-22s %8s %8s %10s %10s %7s %7s %9s %8s %8s %8s %8s", "variant", "cycle s", "wall s", "rows/s",
+                        "rows/s e2e", "ratio", "e2e", "peakRSS", "cpuJVM", "cpuPG", "cpuCH", "load 1m");
+                for (Run r : rounds.get(round)) {
+                    say("%-22s %8.2f %8.2f %,10.0f %,10.0f %7.2f %7.2f %6d MB %8.1f %8.1f %8.1f %8s%s", r.label, r.cycleSeconds,
+                            r.wallSeconds, rows / r.cycleSeconds, rows / r.wallSeconds, nativeSeconds / r.cycleSeconds,
+                            nativeSeconds / r.wallSeconds, r.peakRssKb / 1024, r.loaderCpu, r.pgCpu, r.chCpu,
+                            r.load.split(" ")[0], r.exit == 0 && r.targetRows == rows ? "" : "  FAILED exit " + r.exit + ", " + r.targetRows + " rows");
+                }
             }
             say("(ratio = loader rows/s / native rows/s, by the cycle's own duration; e2e includes JVM and Camel"
                     + " start; cpu* = CPU seconds each process used during the run)");
+            if (rounds.size() > 1) {
+                say("");
+                say("=== Medians over %d rounds ===", rounds.size());
+                say("native pull: %.2f s (%.2f .. %.2f)", median(natives), java.util.Collections.min(natives),
+                        java.util.Collections.max(natives));
+                for (int i = 0; i < variants.size(); i++) {
+                    List<Double> cycles = new ArrayList<>();
+                    List<Double> ratios = new ArrayList<>();
+                    long peak = 0;
+                    for (int round = 0; round < rounds.size(); round++) {
+                        Run r = rounds.get(round).get(i);
+                        cycles.add(r.cycleSeconds);
+                        ratios.add(natives.get(round) / r.cycleSeconds);
+                        peak = Math.max(peak, r.peakRssKb / 1024);
+                    }
+                    say("%-22s cycle %.2f s (%.2f .. %.2f), %,.0f rows/s, ratio %.2f (%.2f .. %.2f), peak RSS up to %d MB",
+                            variants.get(i).label(), median(cycles), java.util.Collections.min(cycles),
+                            java.util.Collections.max(cycles), rows / median(cycles), median(ratios),
+                            java.util.Collections.min(ratios), java.util.Collections.max(ratios), peak);
+                }
+            }
+            List<Run> runs = rounds.get(0);
 
             if (incremental) {
                 ok &= incremental(runs.get(0).label);
@@ -163,6 +202,13 @@ public final class Benchmark {
         }
         say("total %.1f s", secondsSince(t0));
         return ok ? 0 : 1;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     // ---------------------------------------------------------------- setup
