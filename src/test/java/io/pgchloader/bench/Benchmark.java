@@ -470,12 +470,14 @@ public final class Benchmark {
             say("changed in PostgreSQL: %,d updated, %,d inserted (%.2f s)", updatedRows, inserted, secondsSince(t));
         }
 
-        Run r = runLoader(label + "-incremental", dir, env, List.of(), database);
+        // with the first variant's JVM options, like its backfill
+        List<String> jvm = variants.get(0).jvm();
+        Run r = runLoader(label + "-incremental", dir, env, jvm, database);
         say("incremental --once: exit %d, end to end %.2f s (JVM start, Camel start, catalog, horizon, cycle, exit);"
                         + " cycle's own line %.2f s; created %,d, updated %,d in %d batches; peak RSS %d MB", r.exit,
                 r.wallSeconds, r.cycleSeconds, r.created, r.updated, r.batches, r.peakRssKb / 1024);
         printLoaderTimeline(r.output);
-        Run idle = runLoader(label + "-idle", dir, env, List.of(), database);
+        Run idle = runLoader(label + "-idle", dir, env, jvm, database);
         say("no-change --once (fixed cost): end to end %.2f s, cycle's own line %.2f s", idle.wallSeconds, idle.cycleSeconds);
 
         explainStreams(marks);
