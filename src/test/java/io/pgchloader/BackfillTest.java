@@ -74,6 +74,29 @@ class BackfillTest extends LoaderTestBase {
                 + " AND name = 'events'").get(0), "the finished backfill no longer marks the table");
     }
 
+    @Test
+    void a_composite_integer_key_goes_on_after_the_last_key_tuple_chunk_by_chunk() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("cells.yaml", LoaderFixture.templatedRoute("sync-cells",
+                "table", "cells", "backfillChunkRows", "300"));
+        // b runs backwards against the insertion order, and each a has 50 b's: chunks end inside an a
+        loader.pg("CREATE TABLE cells (a int, b smallint, v text, created_at timestamp NOT NULL, updated_at timestamp,"
+                        + " PRIMARY KEY (a, b))",
+                "INSERT INTO cells SELECT a, 51 - b, a || ':' || b, timestamp '2024-01-01' + (a * 100 + b) * interval '1 s', NULL"
+                        + " FROM generate_series(1, 50) a, generate_series(1, 50) b");
+        loader.start();
+
+        var outcome = loader.cycle("sync-cells");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        Matcher m = CHUNKS.matcher(outcome.message());
+        assertTrue(m.find(), outcome.message());
+        assertEquals("9", m.group(1), "2,500 rows in chunks of 300: " + outcome.message());
+        assertEquals(2_500, outcome.rowsCreated());
+        assertEquals(2_500, loader.chLong("SELECT count() FROM cells"), "each row once, before any merge");
+        assertEquals(loader.pgRows("SELECT a || ' ' || b || ' ' || v FROM cells ORDER BY a, b"),
+                loader.chRows("SELECT concat(toString(a), ' ', toString(b), ' ', v) FROM cells FINAL ORDER BY a, b"));
+    }
+
     /** The key the held prefix ends with: ids start at 1 and have no gaps. */
     private static long lastKey(long held) {
         return held;
