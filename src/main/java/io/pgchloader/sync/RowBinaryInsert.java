@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * The {@link PreparedStatement} behind the camel-sql producer's ClickHouse insert: the rows of a batch
- * ({@code addBatch}) are encoded as RowBinary into their stream's {@link StreamInsert}, which sends them
- * as {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes} on {@code executeBatch} when enough rows wait,
+ * ({@code addBatch}) are encoded as RowBinary, and {@code executeBatch} hands the batch to its stream's
+ * {@link StreamInsert}, which streams it into an {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes}
  * through the official driver's own client on the same pooled connection (same server, credentials and
  * settings).
  *
