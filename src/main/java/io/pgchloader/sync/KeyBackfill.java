@@ -109,20 +109,23 @@ public final class KeyBackfill {
 
     /** PostgreSQL: the next chunk, in key order, after the position ClickHouse reported. */
     String chunkSql() {
-        String created = Identifiers.pg(createdColumn);
-        String updated = Identifiers.pg(updatedColumn);
         String keyList = Identifiers.pgList(key);
-        return "SELECT " + Identifiers.pgList(source.columnNames())
-                + " FROM " + Identifiers.pg(source.schema(), source.table())
-                + " WHERE ((" + updated + " IS NULL AND " + created + " < ?) OR " + updated + " < ?)"
+        return belowHorizonSql()
                 + (after == null ? "" : " AND (" + keyList + ") > (" + String.join(", ", key.stream().map(k -> "?").toList()) + ")")
                 + " ORDER BY " + keyList + " LIMIT ?";
     }
 
+    /** Every row the backfill copies: its current version is below the horizon. */
+    private String belowHorizonSql() {
+        String created = Identifiers.pg(createdColumn);
+        String updated = Identifiers.pg(updatedColumn);
+        return "SELECT " + Identifiers.pgList(source.columnNames())
+                + " FROM " + Identifiers.pg(source.schema(), source.table())
+                + " WHERE ((" + updated + " IS NULL AND " + created + " < ?) OR " + updated + " < ?)";
+    }
+
     List<Object> chunkParameters() {
-        List<Object> parameters = new ArrayList<>();
-        parameters.add(StreamWindow.at(source.column(createdColumn).orElseThrow().type(), horizon, zone));
-        parameters.add(StreamWindow.at(source.column(updatedColumn).orElseThrow().type(), horizon, zone));
+        List<Object> parameters = new ArrayList<>(estimateParameters());
         if (after != null) {
             parameters.addAll(after);
         }
@@ -132,12 +135,12 @@ public final class KeyBackfill {
 
     /** The whole backfill's query without position and limit: what PostgreSQL estimates for progress lines. */
     String estimateSql() {
-        String sql = chunkSql();
-        return sql.substring(0, sql.indexOf(after == null ? " ORDER BY " : " AND (")) ;
+        return belowHorizonSql();
     }
 
     List<Object> estimateParameters() {
-        return chunkParameters().subList(0, 2);
+        return List.of(StreamWindow.at(source.column(createdColumn).orElseThrow().type(), horizon, zone),
+                StreamWindow.at(source.column(updatedColumn).orElseThrow().type(), horizon, zone));
     }
 
     void chunkStarts(long rowsSoFar) {
