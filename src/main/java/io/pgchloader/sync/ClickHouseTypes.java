@@ -94,15 +94,11 @@ public final class ClickHouseTypes {
         return type.name().equals("timestamp") || type.name().equals("timestamptz");
     }
 
-    /** How to read a column of this type so that the driver writes it exactly. */
-    public static Reader reader(String column, PgType type) {
-        return reader(column, type, false);
-    }
-
     /**
-     * As {@link #reader(String, PgType)}, for a result column PostgreSQL sends in {@code binary} format:
-     * timestamps are then taken from their 8 bytes directly (microseconds since 2000-01-01, UTC for
-     * timestamptz, the wall clock for timestamp), without the driver's date objects.
+     * How to read a column of this type into the value its RowBinary encoder takes. For a result column
+     * PostgreSQL sends in {@code binary} format, timestamps are taken from their 8
+     * bytes directly (microseconds since 2000-01-01, UTC for timestamptz, the wall clock for timestamp),
+     * without the driver's date objects.
      */
     public static Reader reader(String column, PgType type, boolean binary) {
         if (binary && isTimestamp(type)) {

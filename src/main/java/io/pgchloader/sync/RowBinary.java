@@ -140,10 +140,6 @@ final class RowBinary {
             size = 0;
         }
 
-        void truncate(int newSize) {
-            size = newSize;
-        }
-
         private void ensure(int more) {
             if (size + more > bytes.length) {
                 bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));

@@ -132,11 +132,6 @@ final class RowBinaryInsert implements InvocationHandler {
         this.sql = sql;
     }
 
-    /** The row the next {@code addBatch} adds. */
-    void set(Row row) {
-        pending = row;
-    }
-
     private void addBatch() throws SQLException {
         if (pending == null) {
             throw new SQLException("addBatch without a row: bind rows with ClickHouseRowBinding");
@@ -192,16 +187,13 @@ final class RowBinaryInsert implements InvocationHandler {
                 clearBatch();
                 return null;
             case "unwrap":
-                if (args[0] == RowBinaryInsert.class) {
-                    return this;
-                }
                 throw new SQLException("not a wrapper for " + args[0]);
             case "isWrapperFor":
-                return args[0] == RowBinaryInsert.class;
+                return false;
             case "setObject":
-                // the binding's way in: one call per row, the row being the only parameter
+                // the binding's way in: one call per row, the row (the next addBatch adds) being the only parameter
                 if (args.length == 2 && args[1] instanceof Row row) {
-                    set(row);
+                    pending = row;
                     return null;
                 }
                 break;
