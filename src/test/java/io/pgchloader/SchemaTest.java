@@ -117,6 +117,50 @@ class SchemaTest extends LoaderTestBase {
     }
 
     @Test
+    void writes_every_value_exactly_into_wider_columns_of_an_existing_target() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("wide.yaml", LoaderFixture.templatedRoute("sync-wide", "table", "wide"));
+        loader.pg("CREATE TABLE wide (id smallint PRIMARY KEY, n int, price numeric(12, 2), small numeric(10, 3),"
+                        + " big numeric(30, 5), ratio real, tag uuid, label text, day date, flag boolean, seen timestamptz,"
+                        + " created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO wide VALUES"
+                        + " (-32768, -2147483648, -9999999999.99, -0.001, -1234567890123456789012345.12345, -1.5,"
+                        + "  '00000000-0000-0000-0000-00000000000a', 'ünï', '1900-01-01', true, '1900-01-01 00:00:00.000001+00', '2024-01-01', NULL),"
+                        + " (32767, 2147483647, 0.01, 9999999.999, 99999999999999999.5, 3.4028235e38,"
+                        + "  'ffffffff-ffff-ffff-ffff-ffffffffffff', '', '2299-12-31', false, '2262-04-11 23:47:16.854775+00', '2024-01-02', NULL),"
+                        + " (0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2024-01-01 12:00:00', NULL)");
+        loader.ch("CREATE TABLE wide (id Int64, n Nullable(Int64), price Nullable(Decimal(18, 4)), small Nullable(Decimal(38, 10)),"
+                + " big Nullable(Decimal(40, 8)), ratio Nullable(Float64), tag Nullable(String), label LowCardinality(Nullable(String)),"
+                + " day Nullable(Date32), flag Nullable(Bool), seen Nullable(DateTime64(9, 'UTC')), created_at DateTime64(9, 'UTC'),"
+                + " updated_at Nullable(DateTime64(9, 'UTC')),"
+                + " _version DateTime64(6, 'UTC')) ENGINE = ReplacingMergeTree(_version) ORDER BY id");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-wide");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(List.of(
+                        "-32768 | -2147483648 | -9999999999.9900 | -0.0010000000 | -1234567890123456789012345.12345000 | -1.5"
+                                + " | 00000000-0000-0000-0000-00000000000a | ünï | 1900-01-01 | true | 1900-01-01 00:00:00.000001000"
+                                + " | 2024-01-01 00:00:00.000000000",
+                        "0 | null | null | null | null | null | null | null | null | null | null | 2024-01-01 12:00:00.000000000",
+                        "32767 | 2147483647 | 0.0100 | 9999999.9990000000 | 99999999999999999.50000000 | 3.4028234663852886E38"
+                                + " | ffffffff-ffff-ffff-ffff-ffffffffffff |  | 2299-12-31 | false | 2262-04-11 23:47:16.854775000"
+                                + " | 2024-01-02 00:00:00.000000000"),
+                loader.chRows("SELECT id, n, toDecimalString(price, 4), toDecimalString(small, 10), toDecimalString(big, 8), ratio,"
+                        + " tag, label, day, flag, toString(seen), toString(created_at) FROM wide FINAL ORDER BY id"));
+
+        // DateTime64(9) ends in 2262: a later value stops the table, named, at once (no retries)
+        loader.pg("INSERT INTO wide (id, seen, created_at) VALUES (1, '2262-04-11 23:47:16.854776+00', '2024-01-03')");
+        long started = System.nanoTime();
+        SyncStatus.Outcome late = loader.cycle("sync-wide");
+        assertFalse(late.succeeded());
+        assertTrue(late.message().contains("column seen") && late.message().contains("Nullable(DateTime64(9, 'UTC'))")
+                && late.message().contains("2262-04-11"), late.message());
+        assertTrue(System.nanoTime() - started < 10_000_000_000L, "a value that cannot fit is not retried");
+        assertEquals(3, loader.chLong("SELECT count() FROM wide FINAL"));
+    }
+
+    @Test
     void a_multi_dimensional_array_stops_the_table_with_the_column_named() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("grid.yaml", LoaderFixture.templatedRoute("sync-grid", "table", "grid"));
         loader.pg("CREATE TABLE grid (id int PRIMARY KEY, cells int[], created_at timestamp NOT NULL, updated_at timestamp)",

@@ -8,9 +8,9 @@ import org.apache.camel.component.sql.SqlPrepareStatementStrategy;
 
 /**
  * Binds the rows of a batch to the ClickHouse insert (the camel-sql producer's
- * {@code prepareStatementStrategy}): each row, already an array of values in column order (see
- * {@link ClickHouseRowMapperFactory}), goes to the {@link RowBinaryInsert} whole, with the stream it
- * belongs to and whether its batch is the stream's last (the split says so), which sends what waits.
+ * {@code prepareStatementStrategy}): each row of a {@link RowBinaryInsert.Batch} (see
+ * {@link ClickHouseRowMapperFactory}) goes to the {@link RowBinaryInsert} whole, with the stream it
+ * belongs to and whether it is the stream's last, which sends what waits. Nothing is looked up per row.
  *
  * <p>camel-sql's default strategy would look for named parameters in the SQL with a regular expression
  * and hand each value to Spring's type dispatch, for every row: half of the loader's CPU in a backfill
@@ -26,9 +26,11 @@ public class ClickHouseRowBinding implements SqlPrepareStatementStrategy {
     @Override
     public Iterator<?> createPopulateIterator(String query, String preparedQuery, int expectedParams, Exchange exchange,
                                               Object value) {
-        SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
-        boolean lastOfStream = exchange.getProperty(Exchange.SPLIT_COMPLETE, false, Boolean.class);
-        return new RowBinaryInsert.Row(cycle.streamInsert(), (Object[]) value, lastOfStream);
+        if (value instanceof RowBinaryInsert.Row row) {
+            return row;
+        }
+        throw new IllegalArgumentException("the ClickHouse insert takes the batches of copyStream.batches, not "
+                + (value == null ? "null" : "a " + value.getClass().getName()));
     }
 
     @Override

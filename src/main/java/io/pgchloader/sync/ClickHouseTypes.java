@@ -31,16 +31,9 @@ public final class ClickHouseTypes {
         Object read(ResultSet rs, int index) throws SQLException;
     }
 
-    // DateTime64 and Date32 cover 1900-01-01 .. 2299-12-31 in ClickHouse; outside, it clamps silently.
-    private static final long MIN_MICROS = LocalDateTime.of(1900, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
-    private static final long MAX_MICROS = (LocalDateTime.of(2300, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC)) * 1_000_000L - 1;
-    private static final LocalDate MIN_DATE = LocalDate.of(1900, 1, 1);
-    private static final LocalDate MAX_DATE = LocalDate.of(2299, 12, 31);
+    private static final LocalDate MIN_DATE = LocalDate.ofEpochDay(PgWire.MIN_DAY);
+    private static final LocalDate MAX_DATE = LocalDate.ofEpochDay(PgWire.MAX_DAY);
     private static final int MAX_DECIMAL_PRECISION = 76;
-    /** 2000-01-01, PostgreSQL's epoch, in microseconds since 1970-01-01. */
-    private static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
-    private static final java.lang.invoke.VarHandle BIG_ENDIAN_LONG =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
 
     /** Element types whose arrays map to ClickHouse arrays; other arrays travel as PostgreSQL text. */
     private static final Set<String> ARRAY_ELEMENTS = Set.of(
@@ -95,29 +88,10 @@ public final class ClickHouseTypes {
     }
 
     /**
-     * How to read a column of this type into the value its RowBinary encoder takes. For a result column
-     * PostgreSQL sends in {@code binary} format, timestamps are taken from their 8
-     * bytes directly (microseconds since 2000-01-01, UTC for timestamptz, the wall clock for timestamp),
-     * without the driver's date objects.
+     * How to read a column of this type into the value its RowBinary encoder takes, for the columns a
+     * {@link SourceRow} does not keep raw (see {@link PgWire#decodes}).
      */
-    public static Reader reader(String column, PgType type, boolean binary) {
-        if (binary && isTimestamp(type)) {
-            return (rs, i) -> {
-                byte[] raw = rs.getBytes(i);
-                if (raw == null) {
-                    return null;
-                }
-                long pg = (long) BIG_ENDIAN_LONG.get(raw, 0);
-                long micros = pg + PG_EPOCH_MICROS;
-                if (pg == Long.MAX_VALUE || pg == Long.MIN_VALUE || micros < MIN_MICROS || micros > MAX_MICROS) {
-                    String shown = pg == Long.MAX_VALUE ? "infinity" : pg == Long.MIN_VALUE ? "-infinity"
-                            : LocalDateTime.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
-                            (int) Math.floorMod(micros, 1_000_000L) * 1000, ZoneOffset.UTC).toString();
-                    throw outOfRange(column, shown, "DateTime64 holds 1900-01-01 to 2299-12-31");
-                }
-                return micros;
-            };
-        }
+    public static Reader reader(String column, PgType type) {
         if (type.isArray()) {
             PgType element = type.element();
             if (!ARRAY_ELEMENTS.contains(element.name())) {
@@ -198,7 +172,7 @@ public final class ClickHouseTypes {
 
     /** Microseconds since the epoch in UTC, how RowBinary carries a DateTime64(6) value, once range-checked. */
     private static Long dateTime64(String column, long micros, Object asRead) {
-        if (micros < MIN_MICROS || micros > MAX_MICROS) {
+        if (micros < PgWire.MIN_MICROS || micros > PgWire.MAX_MICROS) {
             throw outOfRange(column, asRead.toString(), "DateTime64 holds 1900-01-01 to 2299-12-31");
         }
         return micros;
@@ -213,7 +187,7 @@ public final class ClickHouseTypes {
         return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1000;
     }
 
-    private static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {
+    static BigDecimal checkDecimal(String column, PgType type, BigDecimal value) {
         int precision = type.precision() == 0 ? MAX_DECIMAL_PRECISION : type.precision();
         int scale = type.precision() == 0 ? 38 : type.scale();
         BigDecimal v = value.scale() > scale ? value.stripTrailingZeros() : value;
@@ -225,7 +199,7 @@ public final class ClickHouseTypes {
         return v;
     }
 
-    private static SyncException outOfRange(String column, String value, String range) {
+    static SyncException outOfRange(String column, String value, String range) {
         return new SyncException("column " + column + ": value " + value + " is outside what ClickHouse can hold ("
                 + range + "); the table stops here rather than store a clamped value.");
     }

@@ -2,7 +2,6 @@ package io.pgchloader.sync;
 
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.List;
 import java.util.concurrent.ExecutorService;
 import org.apache.camel.Body;
 import org.apache.camel.CamelContext;
@@ -30,7 +29,7 @@ public class CopyStreamSteps {
         cycle.startStream(stream);
     }
 
-    public Iterator<List<Object>> batches(@Body Iterator<?> rows, @Variable("cycle") SyncCycle cycle, CamelContext camelContext) {
+    public Iterator<RowBinaryInsert.Batch> batches(@Body Iterator<?> rows, @Variable("cycle") SyncCycle cycle, CamelContext camelContext) {
         if (rows == null) {
             return Collections.emptyIterator();
         }

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * splitter closes this iterator when the stream ends or fails; closing stops the reading thread and
  * waits for it, so the result set is never closed under a thread still reading it.
  */
-final class ReadAhead implements Iterator<List<Object>>, Closeable {
+final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.pgchloader.sync");
     private static final Object END = new Object();
@@ -50,13 +50,15 @@ final class ReadAhead implements Iterator<List<Object>>, Closeable {
 
     private void read() {
         try {
+            StreamInsert stream = cycle.streamInsert();
             while (!closed && rows.hasNext()) {
-                List<Object> batch = new ArrayList<>(batchSize);
+                List<SourceRow> batch = new ArrayList<>(batchSize);
                 while (batch.size() < batchSize && rows.hasNext()) {
-                    batch.add(rows.next());
+                    batch.add((SourceRow) rows.next());
                 }
                 read += batch.size();
-                if (!hand(batch)) {
+                // camel-sql's iterator has always read one row ahead, so it knows whether this batch ends the stream
+                if (!hand(new RowBinaryInsert.Batch(stream, batch, !rows.hasNext()))) {
                     return;
                 }
             }
@@ -106,12 +108,11 @@ final class ReadAhead implements Iterator<List<Object>>, Closeable {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
-    public List<Object> next() {
+    public RowBinaryInsert.Batch next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        List<Object> batch = (List<Object>) next;
+        RowBinaryInsert.Batch batch = (RowBinaryInsert.Batch) next;
         next = null;
         return batch;
     }

@@ -34,14 +34,23 @@ final class RowBinary {
      * it (the same text goes into the RowBinaryWithNamesAndTypes header, so data and header cannot
      * disagree). That is the type the loader creates ({@link ClickHouseTypes#columnType}) or a wider one a
      * user chose and {@link TypeFit} accepted, so values are widened here exactly, never narrowed.
+     * It takes the values {@link ClickHouseTypes#reader} reads.
      */
     static Encoder encoder(String type) {
+        return encoder(type, null);
+    }
+
+    /**
+     * The encoder for a target column fed by {@code source}: for a column a {@link SourceRow} keeps raw,
+     * one that writes from PostgreSQL's bytes (see {@link #fromWire}).
+     */
+    static Encoder encoder(String type, SourceRow.Column source) {
         if (type.startsWith("LowCardinality(")) {
             // RowBinary writes a LowCardinality value like the plain one
-            return encoder(inner(type));
+            return encoder(inner(type), source);
         }
         if (type.startsWith("Nullable(")) {
-            Encoder value = encoder(inner(type));
+            Encoder value = encoder(inner(type), source);
             return (out, v) -> {
                 if (v == null) {
                     out.writeByte(1);
@@ -51,6 +60,11 @@ final class RowBinary {
                 }
             };
         }
+        Encoder plain = plain(type);
+        return source != null && source.raw() ? fromWire(source, type, plain) : plain;
+    }
+
+    private static Encoder plain(String type) {
         if (type.startsWith("Array(")) {
             Encoder element = encoder(inner(type));
             return (out, v) -> {
@@ -62,17 +76,12 @@ final class RowBinary {
             };
         }
         if (type.startsWith("Decimal(")) {
-            String[] ps = inner(type).split(",");
-            return decimal(Integer.parseInt(ps[0].trim()), Integer.parseInt(ps[1].trim()));
+            int[] ps = decimalPrecisionScale(type);
+            return decimal(ps[0], ps[1]);
         }
         if (type.startsWith("DateTime64(")) {
-            // ClickHouseTypes reads timestamps as microseconds since the epoch; a finer column gets more digits
-            int precision = Integer.parseInt(inner(type).split(",")[0].trim());
-            if (precision < 6 || precision > 9) {
-                throw new SyncException("no exact RowBinary encoding of microseconds for a " + type + " column");
-            }
-            long factor = (long) Math.pow(10, precision - 6);
-            return (out, v) -> out.writeLong(Math.multiplyExact((Long) v, factor));
+            long factor = microsFactor(type);
+            return (out, v) -> out.writeLong(ticks((Long) v, factor));
         }
         return switch (type) {
             case "Int16" -> (out, v) -> out.writeShort(((Number) v).shortValue());
@@ -99,9 +108,91 @@ final class RowBinary {
         };
     }
 
+    /**
+     * Writes a raw {@link SourceRow} value of {@code source} into a column of {@code type} (neither
+     * Nullable nor LowCardinality): straight from PostgreSQL's bytes where the column is what the loader
+     * creates for that source type (or a plainly wider integer or float), through {@link PgWire#value} and
+     * {@code plain} otherwise. Either way the bytes are those {@code plain} writes for the read value.
+     */
+    private static Encoder fromWire(SourceRow.Column source, String type, Encoder plain) {
+        String column = source.name();
+        Encoder exact = (out, v) -> plain.write(out, PgWire.value(source, (byte[]) v));
+        if (!source.binary()) {
+            // text the loader stores as it is: PostgreSQL sends UTF-8, which is what a String holds
+            return type.equals("String") ? (out, v) -> out.writeBytes((byte[]) v) : exact;
+        }
+        String name = source.type().name();
+        if (type.startsWith("Decimal(") && name.equals("numeric")) {
+            int[] ps = decimalPrecisionScale(type);
+            int width = decimalWidth(ps[0]);
+            return (out, v) -> {
+                long unscaled = PgWire.unscaled((byte[]) v, ps[0], ps[1]);
+                if (unscaled == PgWire.NOT_A_LONG) {
+                    exact.write(out, v);
+                } else if (width == 4) {
+                    out.writeInt((int) unscaled);
+                } else {
+                    out.writeSignExtended(unscaled, width);
+                }
+            };
+        }
+        if (type.startsWith("DateTime64(") && ClickHouseTypes.isTimestamp(source.type())) {
+            long factor = microsFactor(type);
+            return factor == 1
+                    ? (out, v) -> out.writeLong(PgWire.checkedMicros(column, (byte[]) v))
+                    : (out, v) -> out.writeLong(ticks(PgWire.checkedMicros(column, (byte[]) v), factor));
+        }
+        return switch (name + " " + type) {
+            case "int2 Int16" -> (out, v) -> out.writeShort(PgWire.int2((byte[]) v));
+            case "int2 Int32" -> (out, v) -> out.writeInt(PgWire.int2((byte[]) v));
+            case "int2 Int64", "int2 UInt64" -> (out, v) -> out.writeLong(PgWire.int2((byte[]) v));
+            case "int4 Int32" -> (out, v) -> out.writeInt(PgWire.int4((byte[]) v));
+            case "int4 Int64" -> (out, v) -> out.writeLong(PgWire.int4((byte[]) v));
+            case "int8 Int64" -> (out, v) -> out.writeLong(PgWire.int8((byte[]) v));
+            // the same IEEE 754 bits, only in the other byte order
+            case "float4 Float32" -> (out, v) -> out.writeInt(PgWire.int4((byte[]) v));
+            case "float8 Float64" -> (out, v) -> out.writeLong(PgWire.int8((byte[]) v));
+            case "bool Bool" -> (out, v) -> out.writeByte(((byte[]) v)[0] != 0 ? 1 : 0);
+            case "date Date32" -> (out, v) -> out.writeInt(PgWire.checkedEpochDay(column, (byte[]) v));
+            case "uuid UUID" -> (out, v) -> {
+                out.writeLong(PgWire.int8((byte[]) v));
+                out.writeLong(PgWire.uuidLow((byte[]) v));
+            };
+            default -> exact;
+        };
+    }
+
+    /** A DateTime64 value in ticks of a finer column; DateTime64(9) ends in 2262, before PostgreSQL's values do. */
+    private static long ticks(long micros, long factor) {
+        long high = Math.multiplyHigh(micros, factor);
+        long ticks = micros * factor;
+        if ((high != 0 || ticks < 0) && (high != -1 || ticks >= 0)) {
+            throw new ArithmeticException("a DateTime64(9) column ends at 2262-04-11 23:47:16 UTC");
+        }
+        return ticks;
+    }
+
+    private static int[] decimalPrecisionScale(String type) {
+        String[] ps = inner(type).split(",");
+        return new int[] {Integer.parseInt(ps[0].trim()), Integer.parseInt(ps[1].trim())};
+    }
+
+    private static int decimalWidth(int precision) {
+        return precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32;
+    }
+
+    /** What a DateTime64 column's ticks are in microseconds (ClickHouseTypes reads timestamps as microseconds). */
+    private static long microsFactor(String type) {
+        int precision = Integer.parseInt(inner(type).split(",")[0].trim());
+        if (precision < 6 || precision > 9) {
+            throw new SyncException("no exact RowBinary encoding of microseconds for a " + type + " column");
+        }
+        return (long) Math.pow(10, precision - 6);
+    }
+
     /** Decimal(P, S): the unscaled value as a little-endian two's-complement integer of 4, 8, 16 or 32 bytes. */
     private static Encoder decimal(int precision, int scale) {
-        int width = precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32;
+        int width = decimalWidth(precision);
         return (out, v) -> {
             // ClickHouseTypes already refused values that do not fit, so this never rounds
             BigInteger unscaled = ((BigDecimal) v).setScale(scale, RoundingMode.UNNECESSARY).unscaledValue();
@@ -181,6 +272,22 @@ final class RowBinary {
                 int from = bigEndian.length - 1 - i;
                 bytes[size++] = from >= 0 ? bigEndian[from] : sign;
             }
+        }
+
+        /** A long as a little-endian two's-complement integer of {@code width} (8 or more) bytes. */
+        void writeSignExtended(long v, int width) {
+            ensure(width);
+            LONG.set(bytes, size, v);
+            Arrays.fill(bytes, size + 8, size + width, v < 0 ? (byte) -1 : 0);
+            size += width;
+        }
+
+        /** Bytes that already are a String's UTF-8, with their length first. */
+        void writeBytes(byte[] utf8) {
+            writeVarInt(utf8.length);
+            ensure(utf8.length);
+            System.arraycopy(utf8, 0, bytes, size, utf8.length);
+            size += utf8.length;
         }
 
         /** LEB128, as RowBinary prefixes lengths. */

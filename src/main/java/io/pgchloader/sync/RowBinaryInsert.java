@@ -30,12 +30,15 @@ final class RowBinaryInsert implements InvocationHandler {
     static final String FORMAT = "RowBinaryWithNamesAndTypes";
 
     /** Which columns go where, and how each is encoded: the same for every batch of a stream. */
-    record Layout(String table, List<String> names, List<String> types, RowBinary.Encoder[] encoders) {
+    record Layout(String table, List<String> names, List<String> types) {
 
-        /** Columns by name and their types in the target table, exactly as ClickHouse declares them. */
+        /**
+         * Columns by name and their types in the target table, exactly as ClickHouse declares them; a type
+         * the loader cannot write stops the table here, before any row is read.
+         */
         static Layout of(String table, List<String> names, List<String> types) {
-            return new Layout(table, List.copyOf(names), List.copyOf(types),
-                    types.stream().map(RowBinary::encoder).toArray(RowBinary.Encoder[]::new));
+            types.forEach(RowBinary::encoder);
+            return new Layout(table, List.copyOf(names), List.copyOf(types));
         }
 
         String sql() {
@@ -48,34 +51,53 @@ final class RowBinaryInsert implements InvocationHandler {
             types.forEach(out::writeString);
         }
 
-        void writeRow(RowBinary.Buffer out, Object[] row) {
-            if (row.length != encoders.length) {
-                throw new IllegalStateException("row has " + row.length + " values for " + encoders.length + " columns");
+        /**
+         * The encoders for rows of this shape: PostgreSQL's result must have the insert's columns in its
+         * order (the stream's SELECT lists them so), and raw values are written from their bytes.
+         */
+        RowBinary.Encoder[] encodersFor(SourceRow.Shape shape) {
+            List<String> read = shape.columns().stream().map(SourceRow.Column::name).toList();
+            if (!read.equals(names)) {
+                throw new IllegalStateException("PostgreSQL returned the columns " + read + " for an insert of " + names);
             }
-            for (int i = 0; i < encoders.length; i++) {
+            RowBinary.Encoder[] forShape = new RowBinary.Encoder[names.size()];
+            for (int i = 0; i < forShape.length; i++) {
+                forShape[i] = RowBinary.encoder(types.get(i), shape.column(i));
+            }
+            return forShape;
+        }
+
+        void writeRow(RowBinary.Buffer out, RowBinary.Encoder[] forShape, SourceRow row) {
+            Object[] values = row.values();
+            for (int i = 0; i < forShape.length; i++) {
                 try {
-                    encoders[i].write(out, row[i]);
+                    forShape[i].write(out, values[i]);
                 } catch (ClassCastException | NullPointerException e) {
                     // a reader and the column's type disagree: a bug, and no retry will fix it
                     throw new SyncException("column " + names.get(i) + " (" + types.get(i) + "): cannot encode "
-                            + (row[i] == null ? "NULL" : "a " + row[i].getClass().getSimpleName()) + " read from PostgreSQL", e);
+                            + (values[i] == null ? "NULL" : "a " + values[i].getClass().getSimpleName()) + " read from PostgreSQL", e);
+                } catch (ArithmeticException e) {
+                    // a user-chosen column narrower in some direction than the type the loader creates
+                    throw new SyncException("column " + names.get(i) + ": a value read from PostgreSQL does not fit the"
+                            + " ClickHouse column's type " + types.get(i) + " (" + e.getMessage() + "); the table stops here"
+                            + " rather than store another value. Give the column the type the loader would create (see README, Types).", e);
                 }
             }
         }
     }
 
     /**
-     * One row for the statement, with the stream it belongs to and whether its batch is the stream's
-     * last (camel-sql binds rows one by one, so each carries that). It is also the one-element iterator
+     * One row for the statement, with the stream it belongs to and whether it is the stream's last
+     * (camel-sql binds rows one by one, so each carries that). It is also the one-element iterator
      * camel-sql asks the binding for, so binding a row allocates nothing else.
      */
     static final class Row implements java.util.Iterator<Object> {
         private final StreamInsert stream;
-        private final Object[] values;
+        private final SourceRow values;
         private final boolean lastOfStream;
         private boolean taken;
 
-        Row(StreamInsert stream, Object[] values, boolean lastOfStream) {
+        Row(StreamInsert stream, SourceRow values, boolean lastOfStream) {
             this.stream = stream;
             this.values = values;
             this.lastOfStream = lastOfStream;
@@ -85,7 +107,7 @@ final class RowBinaryInsert implements InvocationHandler {
             return stream;
         }
 
-        Object[] values() {
+        SourceRow values() {
             return values;
         }
 
@@ -105,6 +127,33 @@ final class RowBinaryInsert implements InvocationHandler {
             }
             taken = true;
             return this;
+        }
+    }
+
+    /**
+     * The body of one split exchange: a batch of a stream's rows, in stream order. Each row camel-sql
+     * takes from it is a fresh {@link Row} (a retried exchange binds its rows again), and the batch the
+     * stream's reader found to be the last marks its last row so (see {@link ReadAhead}).
+     */
+    static final class Batch extends java.util.AbstractList<Row> implements java.util.RandomAccess {
+        private final StreamInsert stream;
+        private final List<SourceRow> rows;
+        private final boolean lastOfStream;
+
+        Batch(StreamInsert stream, List<SourceRow> rows, boolean lastOfStream) {
+            this.stream = stream;
+            this.rows = rows;
+            this.lastOfStream = lastOfStream;
+        }
+
+        @Override
+        public Row get(int index) {
+            return new Row(stream, rows.get(index), lastOfStream && index == rows.size() - 1);
+        }
+
+        @Override
+        public int size() {
+            return rows.size();
         }
     }
 

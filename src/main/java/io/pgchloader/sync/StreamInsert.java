@@ -56,6 +56,8 @@ final class StreamInsert {
     private final RowBinaryInsert.Layout layout;
     private final int insertRows;
     private final RowBinary.Buffer buffer = new RowBinary.Buffer();
+    private SourceRow.Shape shape;
+    private RowBinary.Encoder[] encoders;
     /** The batches of the open (or failed) INSERT, in order. */
     private final List<byte[]> retained = new ArrayList<>();
     private long retainedBytes;
@@ -83,8 +85,13 @@ final class StreamInsert {
         batchStartTally = waiting.copy();
     }
 
-    void add(Object[] row) {
-        layout.writeRow(buffer, row);
+    void add(SourceRow row) {
+        if (row.shape() != shape) {
+            // once per stream: every row of a result shares its shape
+            shape = row.shape();
+            encoders = layout.encodersFor(shape);
+        }
+        layout.writeRow(buffer, encoders, row);
         cycle.tally(row, waiting);
     }
 

@@ -275,8 +275,8 @@ public final class SyncCycle {
      * Counts a row for the current stream. Rows at the watermark the stream started from count as new
      * only beyond the keys ClickHouse held there; rows behind it (lookback) count as re-read.
      */
-    void tally(Object[] row, Tally tally) {
-        long value = (Long) row[streamColumnIndex];
+    void tally(SourceRow row, Tally tally) {
+        long value = row.micros(streamColumnIndex);
         int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
         if (order > 0) {
             tally.past++;
