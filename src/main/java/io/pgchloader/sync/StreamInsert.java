@@ -62,7 +62,6 @@ final class StreamInsert {
     private final List<byte[]> retained = new ArrayList<>();
     private long retainedBytes;
     private SyncCycle.Tally waiting = new SyncCycle.Tally();
-    private SyncCycle.Tally batchStartTally;
     private Sending sending;
 
     StreamInsert(SyncCycle cycle, RowBinaryInsert.Layout layout, int insertRows) {
@@ -80,12 +79,26 @@ final class StreamInsert {
         return waiting.rows();
     }
 
-    void beginBatch() {
+    /**
+     * Encodes a batch and streams it into the open INSERT (opening one, and sending again what a failed one
+     * held), and completes the INSERT when it is large enough or this batch is the stream's last. A batch
+     * that fails leaves the counts as they were: Camel retries it whole.
+     */
+    void insert(Connection clickHouse, RowBinaryInsert.Batch batch) throws SQLException {
         buffer.clear();
-        batchStartTally = waiting.copy();
+        SyncCycle.Tally before = waiting.copy();
+        try {
+            for (SourceRow row : batch.rows()) {
+                add(row);
+            }
+        } catch (RuntimeException e) {
+            waiting = before;
+            throw e;
+        }
+        endBatch(clickHouse, batch.lastOfStream(), before);
     }
 
-    void add(SourceRow row) {
+    private void add(SourceRow row) {
         if (row.shape() != shape) {
             // once per stream: every row of a result shares its shape
             shape = row.shape();
@@ -95,11 +108,8 @@ final class StreamInsert {
         cycle.tally(row, waiting);
     }
 
-    /**
-     * Ends a batch: streams it into the open INSERT (opening one, and sending again what a failed one
-     * held), and completes the INSERT when it is large enough or this batch is the stream's last.
-     */
-    void endBatch(Connection clickHouse, boolean lastOfStream) throws SQLException {
+    /** The encoded batch into the INSERT; on failure, the counts go back to {@code batchStartTally}. */
+    private void endBatch(Connection clickHouse, boolean lastOfStream, SyncCycle.Tally batchStartTally) throws SQLException {
         waiting.batches++;
         byte[] chunk = Arrays.copyOf(buffer.bytes(), buffer.size());
         boolean kept = false;

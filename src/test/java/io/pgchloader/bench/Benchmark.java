@@ -334,7 +334,7 @@ public final class Benchmark {
         List<String> jvm = new ArrayList<>(v.jvm);
         if (jfr) {
             Files.createDirectories(jfrDir);
-            jvm.add("-XX:StartFlightRecording=filename=" + jfrDir.resolve(v.label + ".jfr") + ",settings=profile,dumponexit=true");
+            jvm.add("-XX:StartFlightRecording=filename=" + jfrDir.resolve(v.label + ".jfr") + ",settings=profile,jdk.ExecutionSample#period=1ms,dumponexit=true");
         }
         Map<String, String> env = env(database, routes);
         if (v.fetchSize != null) {
