@@ -1,9 +1,7 @@
 package io.pgchloader.sync;
 
 import java.io.Closeable;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -13,8 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Groups the PostgreSQL row stream into batches on a thread of its own, a few batches ahead of the
- * insert: PostgreSQL sends the next rows while ClickHouse takes the last batch, instead of each waiting
- * for the other. Batches still come out in stream order, one at a time, and the insert stays on the
+ * insert, and encodes them as RowBinary there: PostgreSQL sends the next rows while ClickHouse takes the
+ * last batch, instead of each waiting for the other, and the two halves of the loader's work run on
+ * both cores. Batches still come out in stream order, one at a time, and the insert stays on the
  * route's thread, so ClickHouse still only ever holds a prefix of the stream.
  *
  * <p>Memory stays bounded: at most {@code depth} batches wait, one is being read and one inserted. The
@@ -50,15 +49,14 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
 
     private void read() {
         try {
-            StreamInsert stream = cycle.streamInsert();
+            StreamInsert.BatchWriter batch = cycle.streamInsert().batchWriter();
             while (!closed && rows.hasNext()) {
-                List<SourceRow> batch = new ArrayList<>(batchSize);
-                while (batch.size() < batchSize && rows.hasNext()) {
+                while (batch.rows() < batchSize && rows.hasNext()) {
                     batch.add((SourceRow) rows.next());
+                    read++;
                 }
-                read += batch.size();
                 // camel-sql's iterator has always read one row ahead, so it knows whether this batch ends the stream
-                if (!hand(new RowBinaryInsert.Batch(stream, batch, !rows.hasNext()))) {
+                if (!hand(batch.finish(!rows.hasNext()))) {
                     return;
                 }
             }

@@ -11,16 +11,15 @@ import java.util.List;
 
 /**
  * The {@link PreparedStatement} behind the camel-sql producer's ClickHouse insert. Its one parameter is a
- * whole {@link Batch} (one split exchange); {@code execute} hands it to its stream's {@link StreamInsert},
- * which encodes the rows as RowBinary and streams them into an
+ * whole {@link Batch} (one split exchange) of RowBinary rows; {@code execute} hands it to its stream's
+ * {@link StreamInsert}, which streams it into an
  * {@code INSERT ... FORMAT RowBinaryWithNamesAndTypes} through the official driver's own client on the
  * same pooled connection (same server, credentials and settings), and the update count is the batch's
  * rows.
  *
  * <p>Why the batch as one parameter rather than JDBC's {@code addBatch} per row: camel-sql would bind every
  * row through the statement strategy and this proxy, twice per row, about a tenth of the loader's own
- * CPU in a backfill (JFR); one execution per exchange keeps Camel's unit of work and error handling and
- * leaves the rows to one tight loop.
+ * CPU in a backfill (JFR); one execution per exchange keeps Camel's unit of work and error handling.
  *
  * <p>Why not the driver's statements: its default sends every value as SQL text that ClickHouse has to
  * parse (the loader's main cost, measured), and its RowBinary path ({@code beta.row_binary_for_simple_insert})
@@ -93,10 +92,10 @@ final class RowBinaryInsert implements InvocationHandler {
 
     /**
      * The body of one split exchange and the one parameter of one execution of the insert: a batch of a
-     * stream's rows, in stream order, with the stream they go to and whether the stream's reader found
-     * it to be the stream's last (see {@link ReadAhead}).
+     * stream's rows, already RowBinary (encoded on the stream's reading thread, see {@link ReadAhead}),
+     * with how they count, the stream they go to, and whether the reader found it to be the stream's last.
      */
-    record Batch(StreamInsert stream, List<SourceRow> rows, boolean lastOfStream) {
+    record Batch(StreamInsert stream, byte[] bytes, int rows, SyncCycle.Tally tally, boolean lastOfStream) {
     }
 
     static boolean handles(String sql) {
@@ -131,7 +130,7 @@ final class RowBinaryInsert implements InvocationHandler {
             throw new SQLException("rows laid out for '" + batch.stream().layout().sql() + "' bound to '" + sql + "'");
         }
         batch.stream().insert(clickHouse, batch);
-        updateCount = batch.rows().size();
+        updateCount = batch.rows();
         // no result set: an update count, as for any INSERT
         return false;
     }

@@ -255,6 +255,17 @@ public final class SyncCycle {
             return past + atMark + behind;
         }
 
+        /** Adds the rows of a later batch of the same stream. */
+        void add(Tally later) {
+            past += later.past;
+            atMark += later.atMark;
+            behind += later.behind;
+            batches += later.batches;
+            if (later.last != null) {
+                last = later.last;
+            }
+        }
+
         Tally copy() {
             Tally t = new Tally();
             t.past = past;
