@@ -179,7 +179,7 @@ final class PgWire {
                 yield ClickHouseTypes.checkDecimal(column.name(), column.type(), decimal);
             }
             case "date" -> LocalDate.ofEpochDay(checkedEpochDay(column.name(), raw));
-            case "uuid" -> new UUID(int8(raw), (long) LONG.get(raw, 8));
+            case "uuid" -> new UUID(int8(raw), uuidLow(raw));
             case "timestamp", "timestamptz" -> checkedMicros(column.name(), raw);
             default -> throw new IllegalStateException("no binary decoding of " + column.type().name());
         };

@@ -145,7 +145,7 @@ final class RowBinary {
         return switch (name + " " + type) {
             case "int2 Int16" -> (out, v) -> out.writeShort(PgWire.int2((byte[]) v));
             case "int2 Int32" -> (out, v) -> out.writeInt(PgWire.int2((byte[]) v));
-            case "int2 Int64", "int2 UInt64" -> (out, v) -> out.writeLong(PgWire.int2((byte[]) v));
+            case "int2 Int64" -> (out, v) -> out.writeLong(PgWire.int2((byte[]) v));
             case "int4 Int32" -> (out, v) -> out.writeInt(PgWire.int4((byte[]) v));
             case "int4 Int64" -> (out, v) -> out.writeLong(PgWire.int4((byte[]) v));
             case "int8 Int64" -> (out, v) -> out.writeLong(PgWire.int8((byte[]) v));
