@@ -6,6 +6,7 @@ import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.sync.ClickHouseRowMapperFactory;
 import io.pgchloader.sync.CopyStreamSteps;
+import io.pgchloader.sync.OpenTransactions;
 import io.pgchloader.sync.SyncEnvironment;
 import io.pgchloader.sync.SyncStatus;
 import java.nio.file.Path;
@@ -53,7 +54,9 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
                 java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)),
-                java.time.Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status));
+                java.time.Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
+                new OpenTransactions(postgres, java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)),
+                        java.time.Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS)))));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
         main.bind("tableSyncMBeans", new io.pgchloader.jmx.TableSyncMBeans(status, settings::mask));
         if (scheduled) {

@@ -179,35 +179,6 @@ class WatermarkTrapsTest extends LoaderTestBase {
     }
 
     @Test
-    void without_pg_read_all_stats_it_re_reads_the_lookback_and_still_keeps_a_late_row() throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("events.yaml",
-                LoaderFixture.templatedRoute("sync-events", "table", "events"));
-        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, payload text NOT NULL,"
-                        + " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz)",
-                "DO $$ BEGIN CREATE ROLE writer_role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-                "DO $$ BEGIN CREATE ROLE loader_role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-                "GRANT ALL ON events TO writer_role",
-                "GRANT SELECT ON events TO loader_role");
-        loader.start(Map.of("POSTGRES_USER", "loader_role", "SYNC_LOOKBACK_SECONDS", "600"));
-
-        try (Connection late = loader.postgresAs("writer_role")) {
-            late.setAutoCommit(false);
-            try (Statement s = late.createStatement()) {
-                s.execute("INSERT INTO events (id, payload) VALUES (1000, 'late insert')");
-            }
-            Thread.sleep(20);
-            loader.pg("INSERT INTO events (id, payload) SELECT g, 'meanwhile' FROM generate_series(1, 20) g");
-            cycle();
-            assertEquals(20, loader.chLong("SELECT count() FROM events FINAL"), "a hidden transaction does not stall the table");
-            late.commit();
-        }
-        cycle();
-
-        assertSameRows();
-        assertEquals(21, loader.chLong("SELECT count() FROM events FINAL"));
-    }
-
-    @Test
     void holds_back_a_row_stamped_in_the_future_without_losing_the_rows_written_meanwhile() throws Exception {
         eventsTable("timestamptz", Map.of());
         loader.pg("INSERT INTO events (id, payload, created_at) VALUES (1, 'from the future', now() + interval '1 day')",

@@ -28,9 +28,14 @@ public enum Setting {
             + " overlaps of such columns are computed in it; timestamptz columns do not depend on it."),
     PG_FETCH_SIZE("10000", Kind.POSITIVE_INT, "Rows PostgreSQL sends per round trip of the server-side cursor."),
 
-    SYNC_LOOKBACK_SECONDS("3600", Kind.NON_NEGATIVE_INT, "Re-read window behind the watermark, used only when the loader"
-            + " cannot see every open transaction (its role lacks pg_read_all_stats) and after a daylight-saving fall-back of"
-            + " POSTGRES_TIMEZONE. Must exceed the longest write transaction on synced tables."),
+    SYNC_LOOKBACK_SECONDS("3600", Kind.NON_NEGATIVE_INT, "How long before the loader first saw it a transaction may have"
+            + " begun when PostgreSQL does not show its start (another role's session without pg_read_all_stats, or"
+            + " track_activities off): rows written since then wait until it ends. Also the re-read window after a"
+            + " daylight-saving fall-back of POSTGRES_TIMEZONE. Must exceed the longest such transaction."),
+
+    SYNC_SETTLE_MS("100", Kind.NON_NEGATIVE_INT, "Pause between reading PostgreSQL's clock and its open transactions for"
+            + " the write horizon: a transaction takes its timestamp a few microseconds before PostgreSQL shows it, and a"
+            + " backend stalled longer than this in between could be missed."),
 
     PROGRESS_SECONDS("5", Kind.NON_NEGATIVE_INT, "Seconds between progress lines (rows, rows/s, percent, time to go) of a"
             + " stream that runs longer than that, such as a backfill; 0 prints one after every INSERT."),

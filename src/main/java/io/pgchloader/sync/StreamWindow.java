@@ -14,8 +14,8 @@ import java.time.zone.ZoneRules;
  *
  * <ul>
  *   <li>lower: the stream's watermark in ClickHouse, inclusive, so rows sharing the watermark's timestamp
- *   are read again rather than lost. Moved back by the lookback when the {@link WriteHorizon} is
- *   incomplete, and, for {@code timestamp} columns, back to the start of a daylight-saving overlap of
+ *   are read again rather than lost. For {@code timestamp} columns, moved back to the start of a
+ *   daylight-saving overlap of
  *   {@code POSTGRES_TIMEZONE} for a while after clocks went back (wall-clock values repeat then, so rows
  *   written in the second pass can sort below the watermark).</li>
  *   <li>upper: the write horizon, exclusive: nothing below it can still appear.</li>
@@ -34,11 +34,12 @@ public final class StreamWindow {
         if (mark == null) {
             return null;
         }
-        Instant lower = horizon.complete() ? mark : mark.minus(lookback);
+        // No re-read behind the watermark: the horizon waits for every transaction that can still write
+        // below it (OpenTransactions), so nothing new ever appears there.
         if (type.name().equals("timestamptz")) {
-            return lower.atOffset(ZoneOffset.UTC);
+            return mark.atOffset(ZoneOffset.UTC);
         }
-        LocalDateTime wall = LocalDateTime.ofInstant(lower, ZoneOffset.UTC);
+        LocalDateTime wall = LocalDateTime.ofInstant(mark, ZoneOffset.UTC);
         LocalDateTime overlapStart = recentOverlapStart(zone, horizon.bound(), lookback);
         return overlapStart != null && overlapStart.isBefore(wall) ? overlapStart : wall;
     }

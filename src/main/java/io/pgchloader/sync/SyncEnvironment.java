@@ -6,8 +6,10 @@ import javax.sql.DataSource;
 
 /**
  * What every table route shares: both databases, the ClickHouse database name, the zone of
- * timestamp-without-time-zone columns, the lookback and the status board.
+ * timestamp-without-time-zone columns, the lookback, the watch on PostgreSQL's open transactions and the
+ * status board.
  */
 public record SyncEnvironment(DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
-                              ZoneId timestampZone, Duration lookback, Duration progressEvery, SyncStatus status) {
+                              ZoneId timestampZone, Duration lookback, Duration progressEvery, SyncStatus status,
+                              OpenTransactions openTransactions) {
 }

@@ -31,7 +31,8 @@ public class TableSync implements CamelContextAware {
     private static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
 
     private CamelContext camelContext;
-    private boolean warnedIncompleteHorizon;
+    private boolean toldAboutHiddenActivity;
+    private String warnedAssumed = "";
     private String schema = "public";
     private String table;
     private String targetTable;
@@ -57,7 +58,7 @@ public class TableSync implements CamelContextAware {
         String target = targetTable();
         String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
-        WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
+        WriteHorizon horizon = env.openTransactions().horizon();
         reportHorizon(source, horizon, env);
         reportFutureRows(source, horizon, env);
         boolean byKey = KeyBackfill.suits(source, key);
@@ -138,17 +139,21 @@ public class TableSync implements CamelContextAware {
 
     /** Says why rows may be held back, or re-read, so a lagging table is never a mystery. */
     private void reportHorizon(SourceTable source, WriteHorizon horizon, SyncEnvironment env) {
-        if (!horizon.complete()) {
-            if (!warnedIncompleteHorizon) {
-                warnedIncompleteHorizon = true;
-                LOG.warn("{}: the loader's role cannot see other roles' transactions ({} session(s) hidden now), so it"
-                                + " cannot wait for them; re-reading {} s behind the watermark each cycle instead. Grant"
-                                + " pg_read_all_stats to the loader's role to remove the re-read.",
-                        source.qualifiedName(), horizon.hiddenSessions(), env.lookback().toSeconds());
-            }
-        } else {
-            warnedIncompleteHorizon = false;
+        if (!horizon.seesAll() && !toldAboutHiddenActivity) {
+            toldAboutHiddenActivity = true;
+            LOG.info("{}: the loader's role cannot see when other roles' transactions began (no pg_read_all_stats);"
+                    + " it times them by watching which transactions are open, which holds rows back a little longer."
+                    + " Grant pg_read_all_stats to the loader's role for exact start times.", source.qualifiedName());
         }
+        String assumed = String.join(", ", horizon.assumed());
+        if (!horizon.complete() && !assumed.equals(warnedAssumed)) {
+            LOG.warn("{}: the transaction(s) of {} were open before the loader could see when they began (their activity"
+                            + " is hidden: no pg_read_all_stats, or track_activities off); assuming they began at most"
+                            + " SYNC_LOOKBACK_SECONDS ({} s) before, rows written since {} wait until they end. A longer"
+                            + " transaction would lose rows: grant pg_read_all_stats and keep track_activities on.",
+                    source.qualifiedName(), assumed, env.lookback().toSeconds(), horizon.bound());
+        }
+        warnedAssumed = assumed;
         if (horizon.lagSeconds() >= HORIZON_LAG_WARNING_SECONDS) {
             LOG.warn("{}: rows written after {} are held back until the transaction of {} ends (open for {} s)",
                     source.qualifiedName(), horizon.bound(), horizon.holder(), horizon.lagSeconds());

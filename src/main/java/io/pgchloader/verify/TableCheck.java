@@ -198,7 +198,7 @@ final class TableCheck {
      * ClickHouse stores versions: wall-clock values of {@code timestamp} columns, instants of {@code timestamptz}.
      */
     private Instant cutoff() throws SQLException {
-        WriteHorizon horizon = WriteHorizon.read(env.postgres(), env.lookback());
+        WriteHorizon horizon = env.openTransactions().horizon();
         Instant cutoff = null;
         for (String column : List.of(spec.createdColumn(), spec.updatedColumn())) {
             Instant bound = timestamptz(column) ? horizon.bound()
@@ -221,7 +221,7 @@ final class TableCheck {
                 cutoff = position.isBefore(cutoff) ? position : cutoff;
             }
         }
-        return horizon.complete() ? cutoff : cutoff.minus(env.lookback());
+        return cutoff;
     }
 
     private boolean timestamptz(String column) {
