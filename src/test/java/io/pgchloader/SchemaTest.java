@@ -100,6 +100,93 @@ class SchemaTest extends LoaderTestBase {
     }
 
     @Test
+    void a_dropped_not_null_column_keeps_its_values_and_holds_null_in_versions_written_after_the_drop() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("items.yaml", LoaderFixture.templatedRoute("sync-items", "table", "items"));
+        loader.pg("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL DEFAULT 0, label text NOT NULL DEFAULT '',"
+                        + " created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO items (id, qty, label, created_at) VALUES (1, 9, 'one', '2024-01-01'), (2, 9, 'two', '2024-01-02'),"
+                        + " (3, 9, 'three', '2024-01-01')");
+        loader.start();
+        assertTrue(loader.cycle("sync-items").succeeded());
+
+        loader.pg("ALTER TABLE items DROP COLUMN qty", "ALTER TABLE items DROP COLUMN label",
+                "UPDATE items SET updated_at = '2024-02-01' WHERE id = 3");
+        SyncStatus.Outcome outcome = loader.cycle("sync-items");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        // row 1 was not written again: its values stay; row 2 sits on the created watermark and was read
+        // again, row 3 was updated: versions without the columns, which hold NULL, never a made-up 0 or ''
+        assertEquals(List.of("1 | 9 | one", "2 | null | null", "3 | null | null"),
+                loader.chRows("SELECT id, qty, label FROM items FINAL ORDER BY id"));
+        assertEquals(List.of("qty | Nullable(Int32)", "label | Nullable(String)"), loader.chRows("SELECT name, type FROM system.columns"
+                + " WHERE database = currentDatabase() AND table = 'items' AND name IN ('qty', 'label') ORDER BY position"));
+    }
+
+    @Test
+    void stops_a_table_whose_primary_key_changed_in_postgres_instead_of_merging_rows() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("lines.yaml", LoaderFixture.templatedRoute("sync-lines", "table", "lines"));
+        loader.pg("CREATE TABLE lines (id int PRIMARY KEY, line int NOT NULL DEFAULT 1, created_at timestamp NOT NULL"
+                        + " DEFAULT localtimestamp, updated_at timestamp)",
+                "INSERT INTO lines (id) VALUES (1), (2)");
+        loader.start();
+        assertTrue(loader.cycle("sync-lines").succeeded());
+
+        loader.pg("ALTER TABLE lines DROP CONSTRAINT lines_pkey, ADD PRIMARY KEY (id, line)",
+                "INSERT INTO lines (id, line) VALUES (1, 2), (2, 2)");
+        SyncStatus.Outcome outcome = loader.cycle("sync-lines");
+
+        assertFalse(outcome.succeeded());
+        assertTrue(outcome.message().contains("is ordered by (id), but the key of public.lines is (id, line)")
+                && outcome.message().contains("RENAME TABLE"), outcome.message());
+        assertEquals(2, loader.chLong("SELECT count() FROM lines"), "nothing written under the wrong key");
+    }
+
+    @Test
+    void stops_a_table_whose_primary_key_parameter_no_longer_matches_the_target() throws Exception {
+        loader = new LoaderFixture(tmp)
+                .withRoutes("a.yaml", LoaderFixture.templatedRoute("sync-by-tenant-and-seq", "table", "keyless",
+                        "primaryKey", "tenant, seq"))
+                .withRoutes("b.yaml", LoaderFixture.templatedRoute("sync-by-tenant", "table", "keyless", "targetTable", "keyless",
+                        "primaryKey", "tenant"));
+        loader.pg("CREATE TABLE keyless (tenant text NOT NULL, seq int NOT NULL, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO keyless VALUES ('a', 1, '2024-01-01', NULL), ('a', 2, '2024-01-01', NULL)");
+        loader.start();
+        assertTrue(loader.cycle("sync-by-tenant-and-seq").succeeded());
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-by-tenant");
+
+        assertFalse(outcome.succeeded());
+        assertTrue(outcome.message().contains("is ordered by (tenant, seq), but the key of public.keyless is (tenant)"),
+                outcome.message());
+        assertTrue(loader.cycle("sync-by-tenant-and-seq").succeeded(), "the matching key goes on");
+        assertEquals(2, loader.chLong("SELECT count() FROM keyless FINAL"));
+    }
+
+    @Test
+    void stops_a_table_whose_premade_target_is_ordered_by_fewer_columns_than_the_key() throws Exception {
+        loader = new LoaderFixture(tmp)
+                .withRoutes("a.yaml", LoaderFixture.templatedRoute("sync-coarse", "table", "orders", "targetTable", "coarse"))
+                .withRoutes("b.yaml", LoaderFixture.templatedRoute("sync-exact", "table", "orders", "targetTable", "exact"));
+        loader.pg("CREATE TABLE orders (\"Tenant Id\" int NOT NULL, seq int NOT NULL, created_at timestamp NOT NULL,"
+                        + " updated_at timestamp, PRIMARY KEY (\"Tenant Id\", seq))",
+                "INSERT INTO orders VALUES (1, 1, '2024-01-01', NULL), (1, 2, '2024-01-01', NULL)");
+        String columns = "(`Tenant Id` Int32, seq Int32, created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
+                + " _version DateTime64(6, 'UTC') MATERIALIZED coalesce(updated_at, created_at)) ENGINE = ReplacingMergeTree(_version)";
+        loader.ch("CREATE TABLE coarse " + columns + " ORDER BY `Tenant Id`",
+                "CREATE TABLE exact " + columns + " ORDER BY (seq, `Tenant Id`)");
+        loader.start();
+
+        SyncStatus.Outcome coarse = loader.cycle("sync-coarse");
+        SyncStatus.Outcome exact = loader.cycle("sync-exact");
+
+        assertFalse(coarse.succeeded());
+        assertTrue(coarse.message().contains("but the key of public.orders is (Tenant Id, seq)"), coarse.message());
+        assertEquals(0, loader.chLong("SELECT count() FROM coarse"));
+        assertTrue(exact.succeeded(), "the same columns in another order keep one row per key: " + exact.message());
+        assertEquals(2, loader.chLong("SELECT count() FROM exact FINAL"));
+    }
+
+    @Test
     void refuses_an_existing_target_whose_column_would_not_hold_the_values_and_says_how_to_fix_it() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("items.yaml", LoaderFixture.templatedRoute("sync-items", "table", "items"));
         loader.pg("CREATE TABLE items (id int PRIMARY KEY, amount numeric(12, 4), created_at timestamp NOT NULL, updated_at timestamp)",

@@ -65,10 +65,11 @@ public class TableSync implements CamelContextAware {
         List<String> ddl = new ArrayList<>();
         KeyBackfill backfill = null;
         if (existing.exists()) {
+            existing.checkSortingKey(source, key);
             ddl.addAll(existing.alterToFit(source));
-            if (!ddl.isEmpty()) {
-                LOG.info("{}: PostgreSQL has {} new column(s); adding them to ClickHouse table {}", source.qualifiedName(),
-                        ddl.size(), existing.qualifiedName());
+            for (String statement : ddl) {
+                // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
+                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), statement);
             }
             Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
             if (unfinished.isPresent()) {
