@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
+import io.pgchloader.sync.WriteHorizon;
 
 /** Connection pools for both databases. Credentials go in as properties, never into a URL or a log line. */
 final class DataSources {
@@ -36,9 +37,14 @@ final class DataSources {
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         // the write horizon recognises (and ignores) the loader's own read-only sessions by this name
-        config.addDataSourceProperty("ApplicationName", io.pgchloader.sync.WriteHorizon.LOADER_APPLICATION_NAME);
+        config.addDataSourceProperty("ApplicationName", WriteHorizon.LOADER_APPLICATION_NAME);
         // bytea is carried as its text form: pin that form to hex, whatever the server's default
         config.addDataSourceProperty("options", "-c bytea_output=hex");
+        // Text forms with time zones (tstzrange, timestamptz[]) are rendered in the session's zone, which the
+        // driver sets from the JVM's at login (after "options", so that cannot pin it): pin it to UTC here,
+        // committed on its own so no rollback of the loader's undoes it.
+        config.setConnectionInitSql("SET TimeZone = 'UTC'");
+        config.setIsolateInternalQueries(true);
         // Numbers, dates, timestamps, uuids and their arrays arrive in binary from the first execution:
         // decoding 8 bytes instead of parsing text roughly halves the loader's reading CPU (README,
         // Measured). Types the loader keeps as PostgreSQL's own text stay text.

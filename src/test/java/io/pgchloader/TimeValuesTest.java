@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
+import java.util.List;
 import java.util.TimeZone;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +54,22 @@ class TimeValuesTest extends LoaderTestBase {
                 loader.chRows("SELECT id, toString(ts), toString(tstz), toString(d), ifNull(toString(changed), '-')"
                         + " FROM times FINAL ORDER BY id"),
                 "JVM zone " + TimeZone.getDefault().getID());
+    }
+
+    @Test
+    void text_forms_with_a_time_zone_arrive_in_utc_whatever_the_jvm_zone() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("spans.yaml", LoaderFixture.templatedRoute("sync-spans", "table", "spans"));
+        loader.pg("CREATE TABLE spans (id int PRIMARY KEY, span tstzrange, moments timestamptz[],"
+                        + " created_at timestamp NOT NULL DEFAULT '2024-01-01', updated_at timestamp)",
+                "INSERT INTO spans (id, span, moments) VALUES (1, tstzrange('2024-06-01 12:00+02', '2024-06-02 00:00+00'),"
+                        + " ARRAY['2024-06-01 12:00:00.5+05:30'::timestamptz])");
+        loader.start();
+
+        SyncStatus.Outcome outcome = loader.cycle("sync-spans");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertEquals(List.of("[\"2024-06-01 10:00:00+00\",\"2024-06-02 00:00:00+00\") | {\"2024-06-01 06:30:00.5+00\"}"),
+                loader.chRows("SELECT span, moments FROM spans FINAL"), "JVM zone " + TimeZone.getDefault().getID());
     }
 
     @Test
