@@ -34,6 +34,7 @@ import javax.sql.DataSource;
  * </ol>
  * A transaction open at the loader's very first look that shows no start is <em>assumed</em> to have
  * begun at most {@code SYNC_LOOKBACK_SECONDS} earlier; the horizon then waits that far back, and says so.
+ * On a standby, which shows none of the primary's transactions, every cycle waits that far back.
  *
  * <p>Between a statement's start (its {@code now()}) and the moment PostgreSQL publishes it there are a
  * few instructions; the clock is read {@code settle} before the sessions are, so a backend may stall that
@@ -74,7 +75,7 @@ public final class OpenTransactions {
             """.formatted(WriteHorizon.LOADER_APPLICATION_NAME);
 
     private static final String PREPARED = """
-            SELECT count(*), min(prepared), pg_has_role('pg_read_all_stats', 'USAGE')
+            SELECT count(*), min(prepared), pg_has_role('pg_read_all_stats', 'USAGE'), pg_is_in_recovery()
               FROM pg_catalog.pg_prepared_xacts WHERE database = current_database()
             """;
 
@@ -113,7 +114,7 @@ public final class OpenTransactions {
     }
 
     private record Observation(Instant clock, List<Session> sessions, long prepared, Instant oldestPrepared,
-                               boolean seesAll) {
+                               boolean seesAll, boolean standby) {
     }
 
     /**
@@ -199,6 +200,12 @@ public final class OpenTransactions {
             bound = observation.oldestPrepared.minus(lookback);
             holder = "a prepared transaction";
         }
+        if (observation.standby) {
+            // a standby shows none of the primary's transactions: only the assumption is left
+            bound = observation.clock.minus(lookback).isBefore(bound) ? observation.clock.minus(lookback) : bound;
+            holder = "the primary's transactions (PostgreSQL is a standby)";
+            assumed.add(holder);
+        }
         return new WriteHorizon(bound, observation.clock, holder, List.copyOf(assumed), observation.seesAll,
                 observation.prepared);
     }
@@ -229,7 +236,7 @@ public final class OpenTransactions {
                 rs.next();
                 OffsetDateTime oldestPrepared = rs.getObject(2, OffsetDateTime.class);
                 return new Observation(clock, sessions, rs.getLong(1),
-                        oldestPrepared == null ? null : oldestPrepared.toInstant(), rs.getBoolean(3));
+                        oldestPrepared == null ? null : oldestPrepared.toInstant(), rs.getBoolean(3), rs.getBoolean(4));
             }
         } finally {
             connection.rollback();
