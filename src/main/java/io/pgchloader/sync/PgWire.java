@@ -142,7 +142,12 @@ final class PgWire {
                 }
                 unscaled += digit * power;
             } else if (exponent > -4 && digit % POWERS_OF_TEN[-exponent] == 0) {
-                unscaled += digit / POWERS_OF_TEN[-exponent];
+                // the last digit group straddles the scale: its high digits still count, and still overflow
+                long part = digit / POWERS_OF_TEN[-exponent];
+                if (part > Long.MAX_VALUE - unscaled) {
+                    return NOT_A_LONG;
+                }
+                unscaled += part;
             } else {
                 // a fraction digit beyond the scale: not exact
                 return NOT_A_LONG;
