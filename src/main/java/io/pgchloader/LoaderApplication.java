@@ -2,6 +2,7 @@ package io.pgchloader;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.config.RouteFiles;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.sync.ClickHouseRowMapperFactory;
@@ -41,6 +42,7 @@ public final class LoaderApplication implements AutoCloseable {
     }
 
     private void configure() {
+        RouteFiles.check(Path.of(settings.get(Setting.ROUTES_DIR)));
         postgres = DataSources.postgres(settings);
         clickHouse = DataSources.clickHouse(settings);
         main.bind("postgres", postgres);

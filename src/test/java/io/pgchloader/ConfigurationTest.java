@@ -257,6 +257,36 @@ class ConfigurationTest {
     }
 
     @Test
+    void an_unknown_template_parameter_stops_before_connecting_naming_the_route_and_the_nearest_name() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-typo", "table", "events", "primarykey", "id", "cron_", "0 * * * * ?"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "primarykey");
+
+        assertTrue(line.contains("route sync-typo: unknown parameter 'primarykey' (did you mean 'primaryKey'?)")
+                && line.contains("unknown parameter 'cron_' (did you mean 'cron'?)"), line);
+    }
+
+    @Test
+    void a_placeholder_in_a_table_name_stops_before_connecting_and_is_never_expanded() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-leak", "table", "{{env:POSTGRES_PASSWORD}}"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "placeholder");
+
+        assertTrue(line.contains("route sync-leak: parameter table holds a property placeholder"), line);
+    }
+
+    private Path routesWith(String templatedRoutes) throws IOException {
+        Path routes = Files.createDirectories(tmp.resolve("checked-routes"));
+        Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));
+        Files.writeString(routes.resolve("tables.yaml"), templatedRoutes);
+        return routes;
+    }
+
+    @Test
     void a_fetch_size_of_zero_stops_before_connecting_with_exit_code_2() throws Exception {
         Map<String, String> env = validEnvironment();
         env.put("PG_FETCH_SIZE", "0");

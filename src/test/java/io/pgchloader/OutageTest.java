@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
+import io.pgchloader.support.TcpProxy;
+import io.pgchloader.support.TestDatabases;
 import io.pgchloader.sync.SyncStatus;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -72,6 +74,38 @@ class OutageTest extends LoaderTestBase {
         assertEquals(30_000, outcome.rowsUpdated());
         assertEquals(30_000, loader.chLong("SELECT count() FROM events FINAL WHERE payload = 'changed'"));
         assertEquals(60_000, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    @Test
+    void survives_a_clickhouse_outage_of_a_few_seconds_mid_stream_within_the_same_cycle() throws Exception {
+        try (TcpProxy path = new TcpProxy(TestDatabases.servers().clickHouseHost(), TestDatabases.servers().clickHousePort())) {
+            events(100_000, 5000, Map.of("CLICKHOUSE_PORT", Integer.toString(path.port()),
+                    "RETRY_MAX_ATTEMPTS", "10", "RETRY_INITIAL_DELAY_MS", "200", "RETRY_MAX_DELAY_MS", "1000"));
+            CompletableFuture<Long> outage = CompletableFuture.supplyAsync(() -> {
+                try {
+                    // once the backfill is inserting, the network path to ClickHouse goes for three seconds
+                    long before;
+                    while ((before = loader.chLong("SELECT count() FROM system.tables WHERE database = currentDatabase()"
+                            + " AND name = 'events'") == 0 ? 0 : loader.chLong("SELECT count() FROM events")) == 0) {
+                        TimeUnit.MILLISECONDS.sleep(2);
+                    }
+                    path.cut();
+                    TimeUnit.SECONDS.sleep(3);
+                    path.restore();
+                    return before;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+
+            SyncStatus.Outcome outcome = loader.cycle("sync-events");
+
+            long rowsBeforeTheOutage = outage.get(30, TimeUnit.SECONDS);
+            assertTrue(rowsBeforeTheOutage < 100_000, "the outage came before the cycle ended: " + rowsBeforeTheOutage);
+            assertTrue(outcome.succeeded(), outcome.message());
+            assertEquals(100_000, outcome.rowsCreated());
+            assertEquals(100_000, loader.chLong("SELECT count() FROM events FINAL"));
+        }
     }
 
     @Test

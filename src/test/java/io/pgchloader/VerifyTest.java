@@ -113,15 +113,18 @@ class VerifyTest extends LoaderTestBase {
                 "CREATE TABLE skewed (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
                 "INSERT INTO skewed SELECT g, timestamp '2025-01-01' + g * interval '1 ms', NULL FROM generate_series(1, 110000) g",
                 "INSERT INTO skewed VALUES (10000000, '2025-01-01 01:00:00', NULL)");
-        // a target the user created with a sorting key that is not the row's key: a changed note makes a
-        // second row instead of replacing the first, so both versions show under FINAL
-        loader.ch("CREATE TABLE visits (id Int64, note String, created_at DateTime64(6, 'UTC'),"
-                + " updated_at Nullable(DateTime64(6, 'UTC')), _version DateTime64(6, 'UTC') MATERIALIZED coalesce(updated_at, created_at))"
-                + " ENGINE = ReplacingMergeTree(_version) ORDER BY (id, note)");
         loader.start();
         cycle("sync-events", "sync-tags", "sync-visits", "sync-clean", "sync-skewed");
         loader.pg("UPDATE visits SET note = 'moved', updated_at = localtimestamp WHERE id = 7");
         cycle("sync-visits");
+        // someone rebuilt the target with a sorting key that is not the row's key (the loader refuses to
+        // write to it, verify still judges it): both versions of id 7 show under FINAL
+        loader.ch("CREATE TABLE visits_rebuilt (id Int64, note String, created_at DateTime64(6, 'UTC'),"
+                        + " updated_at Nullable(DateTime64(6, 'UTC')), _version DateTime64(6, 'UTC') MATERIALIZED coalesce(updated_at, created_at))"
+                        + " ENGINE = ReplacingMergeTree(_version) ORDER BY (id, note)",
+                "INSERT INTO visits_rebuilt (id, note, created_at, updated_at) SELECT id, note, created_at, updated_at FROM visits FINAL",
+                "INSERT INTO visits_rebuilt (id, note, created_at, updated_at) SELECT id, 'first', created_at, NULL FROM visits FINAL WHERE id = 7",
+                "DROP TABLE visits", "RENAME TABLE visits_rebuilt TO visits");
 
         loader.ch("DELETE FROM events WHERE id = 100",
                 "DELETE FROM tags WHERE name = 'tag-42'",

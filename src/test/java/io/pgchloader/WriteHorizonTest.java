@@ -175,7 +175,13 @@ class WriteHorizonTest extends LoaderTestBase {
                 Files.createFile(go);
                 insert.get(60, TimeUnit.SECONDS);
             } finally {
-                gdb.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                // let gdb take its breakpoint out and detach: a killed gdb would leave it in the backend
+                if (!Files.exists(go)) {
+                    Files.createFile(go);
+                }
+                if (!gdb.waitFor(30, TimeUnit.SECONDS)) {
+                    gdb.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
             }
         }
         cycle();

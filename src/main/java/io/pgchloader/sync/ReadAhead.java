@@ -8,6 +8,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Groups the PostgreSQL row stream into batches on a thread of its own, a few batches ahead of the
@@ -22,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.pgchloader.sync");
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.sync");
     private static final Object END = new Object();
 
     private record Failure(RuntimeException error) {
@@ -44,15 +46,19 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
         readers.execute(this::read);
     }
 
-    /** Rows read so far; written by the reading thread only. */
+    /** Rows read so far, and the last of them; written by the reading thread only. */
     private long read;
+    private SourceRow last;
 
     private void read() {
         try {
             StreamInsert.BatchWriter batch = cycle.streamInsert().batchWriter();
             while (!closed && rows.hasNext()) {
                 while (batch.rows() < batchSize && rows.hasNext()) {
-                    batch.add((SourceRow) rows.next());
+                    last = null;
+                    SourceRow row = (SourceRow) rows.next();
+                    batch.add(row);
+                    last = row;
                     read++;
                 }
                 // camel-sql's iterator has always read one row ahead, so it knows whether this batch ends the stream
@@ -68,6 +74,17 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
             // stream early. Fail the cycle; the next one resumes from ClickHouse.
             hand(new Failure(new SyncException("reading PostgreSQL failed mid-stream after " + read + " rows of "
                     + cycle.tableName() + ": " + TableSync.describe(e), e)));
+        } catch (OutOfMemoryError e) {
+            // the batches in flight are gone with this thread's stack, so there is room to say why
+            hand(new Failure(new SyncException(cycle.tableName() + ": a row does not fit the loader's heap ("
+                    + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB): it is the row after " + read + " rows"
+                    + (last == null ? "" : " (the last read: " + cycle.describeKey(last) + ")")
+                    + " of this stream. A row is held whole, several times over while it is read and encoded: give the"
+                    + " loader a heap (-Xmx, JAVA_OPTS) of at least 8 times the largest row, or exclude its column.", e)));
+        } catch (Throwable e) {
+            // whatever ends this thread must reach the cycle, or it would wait for batches forever
+            hand(new Failure(new SyncException("reading " + cycle.tableName() + " failed after " + read + " rows: "
+                    + TableSync.describe(e), e)));
         } finally {
             readerDone.countDown();
         }
@@ -89,12 +106,18 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
 
     @Override
     public boolean hasNext() {
-        if (next == null) {
+        while (next == null) {
             try {
-                next = ready.take();
+                next = ready.poll(1, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new SyncException("interrupted while waiting for PostgreSQL rows", e);
+            }
+            if (next == null && readerDone.getCount() == 0 && ready.isEmpty()) {
+                // the reader ended without a word (it could not even hand its failure over)
+                next = END;
+                throw new SyncException("reading " + cycle.tableName() + " stopped after " + read + " rows without an"
+                        + " error it could report; the next cycle resumes from ClickHouse.");
             }
         }
         if (next instanceof Failure failure) {

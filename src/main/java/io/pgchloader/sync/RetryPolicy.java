@@ -36,7 +36,9 @@ public class RetryPolicy implements Predicate {
         }
         for (Throwable t = error; t != null; t = t.getCause()) {
             // ours (data or configuration), or the driver refusing a value before sending anything
-            if (t instanceof SyncException || t instanceof IllegalArgumentException || t instanceof ClassCastException) {
+            // and a row too large for the heap is no outage: it would fail the same way again
+            if (t instanceof SyncException || t instanceof IllegalArgumentException || t instanceof ClassCastException
+                    || t instanceof VirtualMachineError) {
                 return false;
             }
         }

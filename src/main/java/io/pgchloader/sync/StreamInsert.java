@@ -194,14 +194,28 @@ final class StreamInsert {
                     .serverSetting("optimize_on_insert", "0");
             List<String> columns = layout.names().stream().map(Identifiers::ch).toList();
             DataStreamWriter body = new DataStreamWriter() {
+                /** The batches this request has taken so far: the whole body again when the client retries. */
+                private final List<byte[]> taken = new ArrayList<>();
+                private boolean ended;
+
                 @Override
                 public void onOutput(OutputStream out) throws IOException {
                     RowBinary.Buffer header = new RowBinary.Buffer();
                     layout.writeHeader(header);
                     out.write(header.bytes(), 0, header.size());
+                    // after a retry: what the failed attempt sent (the same arrays the stream retains anyway)
+                    for (byte[] chunk : taken) {
+                        out.write(chunk);
+                    }
                     try {
-                        for (byte[] chunk = queue.take(); chunk != END; chunk = queue.take()) {
-                            out.write(chunk);
+                        while (!ended) {
+                            byte[] chunk = queue.take();
+                            if (chunk == END) {
+                                ended = true;
+                            } else {
+                                taken.add(chunk);
+                                out.write(chunk);
+                            }
                         }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
@@ -210,9 +224,10 @@ final class StreamInsert {
                 }
 
                 @Override
-                public void onRetry() throws IOException {
-                    // the batches already taken cannot be replayed here; failing lets the stream send them again
-                    throw new IOException("a streamed INSERT cannot be replayed by the client");
+                public void onRetry() {
+                    // The client retries a request whose connection failed (a pooled connection the server
+                    // closed when it restarted, a refused connect): onOutput sends the whole body again. An
+                    // attempt that reached ClickHouse wrote nothing, or rows the target holds once per key.
                 }
             };
             request = SENDERS.submit(() -> {

@@ -327,6 +327,19 @@ public final class SyncCycle {
         return source.qualifiedName();
     }
 
+    /** A row's key for a message, e.g. {@code id = 42}. */
+    String describeKey(SourceRow row) {
+        StringBuilder text = new StringBuilder();
+        for (String column : key) {
+            int i = source.columnNames().indexOf(column);
+            Object value = row.values()[i];
+            SourceRow.Column c = row.shape().column(i);
+            text.append(text.isEmpty() ? "" : ", ").append(column).append(" = ")
+                    .append(value == null ? "NULL" : c.raw() ? PgWire.value(c, (byte[]) value) : value);
+        }
+        return text.toString();
+    }
+
     private long newRows(Stream s) {
         int i = s.ordinal();
         return rowsPast[i] + Math.max(0, rowsAtMark[i] - keysAtMark[i]);

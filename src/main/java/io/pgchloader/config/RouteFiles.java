@@ -1,0 +1,141 @@
+package io.pgchloader.config;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+/**
+ * Checks the templatedRoutes in {@code ROUTES_DIR} before Camel sees them, for what Camel would let pass
+ * silently: a parameter the template does not declare (a typo, whose default would then be used), and a
+ * property placeholder in a parameter that names a table or column (Camel would expand it, so
+ * {@code {{env:POSTGRES_PASSWORD}}} would end up in log lines and SQL). Every problem in one message.
+ */
+public final class RouteFiles {
+
+    /** Parameters that name schemas, tables or columns: taken literally, never expanded. */
+    static final Set<String> NAME_PARAMETERS = Set.of("table", "schema", "targetTable", "primaryKey", "createdColumn",
+            "updatedColumn");
+
+    private RouteFiles() {
+    }
+
+    /** Throws a {@link ConfigurationException} listing every problem; returns quietly when there is none. */
+    public static void check(Path routesDir) {
+        Map<String, Set<String>> templates = new HashMap<>();
+        List<Map<?, ?>> templated = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (Path file : yamlFiles(routesDir, problems)) {
+            Object document;
+            try {
+                document = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
+            } catch (IOException | RuntimeException e) {
+                // Camel reports malformed YAML itself, with line numbers
+                continue;
+            }
+            if (!(document instanceof List<?> entries)) {
+                continue;
+            }
+            for (Object entry : entries) {
+                if (!(entry instanceof Map<?, ?> map)) {
+                    continue;
+                }
+                if (map.get("routeTemplate") instanceof Map<?, ?> template && template.get("id") != null) {
+                    Set<String> names = new LinkedHashSet<>();
+                    if (template.get("parameters") instanceof List<?> parameters) {
+                        for (Object p : parameters) {
+                            if (p instanceof Map<?, ?> parameter && parameter.get("name") != null) {
+                                names.add(parameter.get("name").toString());
+                            }
+                        }
+                    }
+                    templates.put(template.get("id").toString(), names);
+                }
+                if (map.get("templatedRoute") instanceof Map<?, ?> route) {
+                    templated.add(route);
+                }
+            }
+        }
+        for (Map<?, ?> route : templated) {
+            String id = String.valueOf(route.get("routeId"));
+            Set<String> known = templates.get(String.valueOf(route.get("routeTemplateRef")));
+            if (known == null || !(route.get("parameters") instanceof List<?> parameters)) {
+                continue;
+            }
+            for (Object p : parameters) {
+                if (!(p instanceof Map<?, ?> parameter) || parameter.get("name") == null) {
+                    continue;
+                }
+                String name = parameter.get("name").toString();
+                String value = String.valueOf(parameter.get("value"));
+                if (!known.contains(name)) {
+                    problems.add("route " + id + ": unknown parameter '" + name + "'" + nearest(name, known)
+                            + "; the parameters are " + String.join(", ", known) + ".");
+                } else if (NAME_PARAMETERS.contains(name) && value.contains("{{")) {
+                    problems.add("route " + id + ": parameter " + name + " holds a property placeholder (" + value
+                            .replaceAll("\\{\\{[^}]*}}", "{{…}}") + "), but names are taken literally: write the name itself.");
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigurationException("the routes in ROUTES_DIR " + routesDir + " have " + problems.size()
+                    + " problem(s): " + String.join(" ", problems));
+        }
+    }
+
+    private static List<Path> yamlFiles(Path dir, List<String> problems) {
+        List<Path> files = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return files;
+        }
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.yaml")) {
+            stream.forEach(files::add);
+        } catch (IOException e) {
+            problems.add("cannot read " + dir + ": " + e.getMessage());
+        }
+        files.sort(Comparator.naturalOrder());
+        return files;
+    }
+
+    /** " (did you mean 'x'?)" for the known name closest to a typo, or nothing when none is close. */
+    static String nearest(String name, Set<String> known) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String candidate : known) {
+            int d = distance(name.toLowerCase(), candidate.toLowerCase());
+            if (d < bestDistance) {
+                best = candidate;
+                bestDistance = d;
+            }
+        }
+        return best != null && bestDistance <= Math.max(2, name.length() / 3) ? " (did you mean '" + best + "'?)" : "";
+    }
+
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}
