@@ -77,6 +77,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.addInitialProperty("loader.retry.initialDelayMs", settings.get(Setting.RETRY_INITIAL_DELAY_MS));
         main.addInitialProperty("loader.retry.maxDelayMs", settings.get(Setting.RETRY_MAX_DELAY_MS));
         main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
+        main.addInitialProperty("camel.component.quartz.propertiesFile", "classpath:io/pgchloader/quartz.properties");
     }
 
     /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */

@@ -4,13 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.Http;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -140,6 +144,23 @@ class HealthAndMetricsTest extends LoaderTestBase {
                         + ", which the loader does not export");
             }
         }
+    }
+
+    @Test
+    void http_host_keeps_health_and_metrics_to_the_address_it_names() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", TEST_DRIVEN_CRON));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)");
+        int port = Http.freePort();
+        loader.startScheduled(Map.of("HTTP_PORT", Integer.toString(port), "HTTP_HOST", "127.0.0.1"));
+
+        assertEquals(200, Http.get(port, "/observe/health/live").status());
+        // another loopback address of this very machine: nothing listens there
+        assertThrows(ConnectException.class, () -> {
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress("127.0.0.2", port), 2000);
+            }
+        });
     }
 
     @Test

@@ -6,74 +6,145 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.sync.SyncStatus;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
- * Numerics arrive exactly across the whole range each column holds: a dense sweep of values around every
- * power of ten and around 2^63, at every scale used, both signs, compared as text on both sides. Extremes
- * alone missed values whose unscaled form lands just above 2^63 - 1 (they wrapped and changed sign).
+ * Every numeric the ClickHouse Decimal can hold arrives exactly, also where the loader's fast path (the
+ * unscaled value in a long) ends and the exact one begins: just below and just above each power of ten a
+ * column can hold and 2^63, in both signs, in a key as well as in plain columns. PostgreSQL's own text of
+ * each value is the reference.
  */
 class NumericFidelityTest extends LoaderTestBase {
 
-    /** numeric(p, s) columns, and the unconstrained numeric (Decimal(76, 38) in ClickHouse) as p = 0. */
-    private static final int[][] TYPES = {{18, 0}, {19, 2}, {20, 2}, {38, 18}, {38, 0}, {30, 5}, {0, 0}};
+    private static final BigInteger TWO_TO_THE_63 = BigInteger.ONE.shiftLeft(63);
 
-    /**
-     * Unscaled values 10^k + d and 2^63 + d (d in -40..40), both signs, as numeric(p, s): every one the
-     * column holds. For the unconstrained numeric, the same at scales 0, 3 and 7.
-     */
-    private static String sweep(String table, int precision, int scale) {
-        String digits = Integer.toString(precision == 0 ? 38 : precision);
-        String scales = precision == 0 ? "ARRAY[0, 3, 7]" : "ARRAY[" + scale + "]";
-        String type = precision == 0 ? "numeric" : "numeric(" + precision + ", " + scale + ")";
-        return "INSERT INTO " + table + " (v) SELECT DISTINCT v FROM ("
-                + " SELECT (sgn * u * (10::numeric ^ (-s)))::" + type + " AS v, u, s"
-                + " FROM unnest(" + scales + ") s, (VALUES (1), (-1)) sg(sgn),"
-                + " LATERAL (SELECT (10::numeric ^ k) + d AS u FROM generate_series(0, " + digits + " - 1) k, generate_series(-40, 40) d"
-                + "          UNION ALL SELECT 9223372036854775808::numeric + d FROM generate_series(-40, 40) d) us"
-                + " WHERE u >= 0 AND u < 10::numeric ^ " + digits + ") x";
+    /** The columns and the ClickHouse scale each is compared at: the declared one, 38 for plain numeric. */
+    private static final Map<String, Integer> SCALES = new LinkedHashMap<>();
+
+    static {
+        SCALES.put("key", 2);
+        SCALES.put("c19_2", 2);
+        SCALES.put("c20_2", 2);
+        SCALES.put("c38_18", 18);
+        SCALES.put("c18_0", 0);
+        SCALES.put("c38_0", 0);
+        SCALES.put("c76_38", 38);
+        SCALES.put("c_free", 38);
     }
 
     @Test
-    void every_numeric_a_column_holds_arrives_exactly_around_each_power_of_ten_and_two_to_the_sixty_three() throws Exception {
-        StringBuilder routes = new StringBuilder();
-        List<String> setup = new ArrayList<>();
-        for (int[] t : TYPES) {
-            String table = "n_" + t[0] + "_" + t[1];
-            routes.append(LoaderFixture.templatedRoute("sync-" + table.replace('_', '-'), "table", table));
-            setup.add("CREATE TABLE " + table + " (id serial PRIMARY KEY, v " + (t[0] == 0 ? "numeric" : "numeric(" + t[0] + ", " + t[1] + ")")
-                    + ", created_at timestamptz NOT NULL DEFAULT '2024-01-01', updated_at timestamptz)");
-            setup.add(sweep(table, t[0], t[1]));
-        }
-        loader = new LoaderFixture(tmp).withRoutes("numerics.yaml", routes.toString());
-        loader.pg(setup.toArray(String[]::new));
+    void every_numeric_the_decimal_holds_arrives_exactly_around_each_power_of_ten_and_two_to_the_sixty_three()
+            throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("numbers.yaml", LoaderFixture.templatedRoute("sync-numbers", "table", "numbers"));
+        loader.pg("CREATE TABLE numbers (key numeric(20, 2) PRIMARY KEY, c19_2 numeric(19, 2), c20_2 numeric(20, 2),"
+                + " c38_18 numeric(38, 18), c18_0 numeric(18, 0), c38_0 numeric(38, 0), c76_38 numeric(76, 38), c_free numeric,"
+                + " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz)");
+        List<List<BigDecimal>> columns = List.of(
+                // the key needs a value for every row: denser around 2^63, where keys used to collide
+                sweep(20, 2, 12, 2500),
+                sweep(19, 2, 12, 300),
+                sweep(20, 2, 12, 300),
+                sweep(38, 18, 12, 300),
+                sweep(18, 0, 12, 300),
+                sweep(38, 0, 12, 300),
+                sweep(76, 38, 12, 300),
+                free());
+        int rows = insert(columns);
         loader.start();
 
-        for (int[] t : TYPES) {
-            String table = "n_" + t[0] + "_" + t[1];
-            SyncStatus.Outcome outcome = loader.cycle("sync-" + table.replace('_', '-'));
-            assertTrue(outcome.succeeded(), outcome.message());
-            List<String> pg = loader.pgRows("SELECT id, trim_scale(v)::text FROM " + table + " ORDER BY id");
-            assertTrue(pg.size() > 1000, table + " holds " + pg.size() + " values");
-            assertEquals(pg, loader.chRows("SELECT id, toString(v) FROM " + table + " FINAL ORDER BY id"
-                    + " SETTINGS output_format_decimal_trailing_zeros = 0"), table);
-        }
-    }
-
-    @Test
-    void a_numeric_key_near_two_to_the_sixty_three_keeps_every_row() throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("prices.yaml", LoaderFixture.templatedRoute("sync-prices", "table", "prices"));
-        loader.pg("CREATE TABLE prices (v numeric(20, 2) PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT '2024-01-01',"
-                + " updated_at timestamptz)", sweep("prices", 20, 2));
-        loader.start();
-
-        SyncStatus.Outcome outcome = loader.cycle("sync-prices");
+        SyncStatus.Outcome outcome = loader.cycle("sync-numbers");
 
         assertTrue(outcome.succeeded(), outcome.message());
-        assertEquals(loader.pgLong("SELECT count(*) FROM prices"), loader.chLong("SELECT count() FROM prices FINAL"));
-        assertEquals(loader.pgRows("SELECT trim_scale(v)::text FROM prices ORDER BY v"),
-                loader.chRows("SELECT toString(v) FROM prices FINAL ORDER BY v SETTINGS output_format_decimal_trailing_zeros = 0"));
+        assertEquals(rows, outcome.rowsCreated());
+        assertEquals(rows, loader.chLong("SELECT count() FROM numbers FINAL"));
+        List<String> postgres = loader.pgRows("SELECT " + String.join(", ", SCALES.entrySet().stream()
+                // a plain numeric keeps its own display scale; shown at the Decimal's, it is the same number
+                .map(c -> "coalesce(round(" + c.getKey() + ", " + c.getValue() + ")::text, 'null')").toList())
+                + " FROM numbers ORDER BY key");
+        // toString would drop trailing zeros; toDecimalString shows exactly the scale asked for
+        List<String> clickHouse = loader.chRows("SELECT " + String.join(", ", SCALES.entrySet().stream()
+                .map(c -> "ifNull(toDecimalString(" + c.getKey() + ", " + c.getValue() + "), 'null')").toList())
+                + " FROM numbers FINAL ORDER BY key");
+        List<String> differences = new ArrayList<>();
+        for (int i = 0; i < rows; i++) {
+            if (!postgres.get(i).equals(clickHouse.get(i)) && differences.size() < 10) {
+                differences.add("PostgreSQL " + postgres.get(i) + "\n  ClickHouse " + clickHouse.get(i));
+            }
+        }
+        assertEquals(List.of(), differences);
+    }
+
+    /**
+     * Every value of numeric(precision, scale) within {@code reach} units of the last place of each power
+     * of ten it holds, and within {@code reachOfTwoToThe63} of 2^63 (where the unscaled value stops fitting
+     * a long), in both signs.
+     */
+    private static List<BigDecimal> sweep(int precision, int scale, int reach, int reachOfTwoToThe63) {
+        BigInteger limit = BigInteger.TEN.pow(precision);
+        TreeSet<BigInteger> unscaled = new TreeSet<>();
+        for (int k = 0; k <= precision; k++) {
+            around(BigInteger.TEN.pow(k), reach, limit, unscaled);
+        }
+        around(TWO_TO_THE_63, reachOfTwoToThe63, limit, unscaled);
+        return unscaled.stream().map(u -> new BigDecimal(u, scale)).toList();
+    }
+
+    private static void around(BigInteger center, int reach, BigInteger limit, TreeSet<BigInteger> into) {
+        for (int offset = -reach; offset <= reach; offset++) {
+            BigInteger magnitude = center.add(BigInteger.valueOf(offset));
+            if (magnitude.signum() >= 0 && magnitude.compareTo(limit) < 0) {
+                into.add(magnitude);
+                into.add(magnitude.negate());
+            }
+        }
+    }
+
+    /**
+     * Plain numeric, which the loader stores as Decimal(76, 38): the sweep of that Decimal, integers around
+     * 2^63, and some values written with more fraction digits than 38, all of them zeros (PostgreSQL keeps
+     * that display scale).
+     */
+    private static List<BigDecimal> free() {
+        List<BigDecimal> values = new ArrayList<>(sweep(76, 38, 12, 300));
+        TreeSet<BigInteger> integers = new TreeSet<>();
+        around(TWO_TO_THE_63, 300, BigInteger.TEN.pow(38), integers);
+        integers.forEach(i -> values.add(new BigDecimal(i)));
+        List<BigDecimal> padded = new ArrayList<>();
+        for (int i = 0; i < values.size(); i += 7) {
+            padded.add(values.get(i).setScale(38 + 1 + i % 5));
+        }
+        values.addAll(padded);
+        return values;
+    }
+
+    /** Row i holds the i-th value of each column, NULL where a column has fewer; the key has the most. */
+    private int insert(List<List<BigDecimal>> columns) throws Exception {
+        int rows = columns.get(0).size();
+        for (List<BigDecimal> column : columns) {
+            assertTrue(column.size() <= rows, "the key column must have a value for every row");
+        }
+        try (Connection pg = loader.postgres(); PreparedStatement insert = pg.prepareStatement("INSERT INTO numbers"
+                + " (key, c19_2, c20_2, c38_18, c18_0, c38_0, c76_38, c_free) VALUES (?::numeric, ?::numeric, ?::numeric,"
+                + " ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?::numeric)")) {
+            for (int i = 0; i < rows; i++) {
+                for (int c = 0; c < columns.size(); c++) {
+                    List<BigDecimal> values = columns.get(c);
+                    // as text, so that PostgreSQL parses exactly what is written, display scale included
+                    insert.setString(c + 1, i < values.size() ? values.get(i).toPlainString() : null);
+                }
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        }
+        return rows;
     }
 }

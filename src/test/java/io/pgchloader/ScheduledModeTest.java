@@ -5,13 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
-import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.LoaderProcess;
+import io.pgchloader.support.LoaderTestBase;
+import io.pgchloader.sync.SyncStatus;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -62,6 +70,44 @@ class ScheduledModeTest extends LoaderTestBase {
             assertTrue(LoaderProcess.LOG_LINE.matcher(line).matches(), "not in the log format: \"" + line + "\"\n" + output);
         }
         assertEquals(27, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    @Test
+    void skips_the_fires_missed_while_a_cycle_ran_long_instead_of_running_them_back_to_back() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", "0/1 * * * * ?"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL DEFAULT localtimestamp,"
+                + " updated_at timestamp)", "INSERT INTO events (id) SELECT g FROM generate_series(1, 10) g");
+        loader.startScheduled(Map.of());
+        SyncStatus status = loader.app().status();
+        long deadline = System.nanoTime() + ARRIVAL_LIMIT.toNanos();
+        while (status.last("sync-events") == null && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+
+        SyncStatus.Outcome beforeRelease;
+        try (Connection lock = loader.postgres()) {
+            lock.setAutoCommit(false);
+            try (Statement s = lock.createStatement()) {
+                // the next cycle waits on this lock for six seconds, while six fires come and go
+                s.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+            }
+            Thread.sleep(6000);
+            beforeRelease = status.last("sync-events");
+            lock.commit();
+        }
+        Set<SyncStatus.Outcome> ended = Collections.newSetFromMap(new IdentityHashMap<>());
+        long window = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+        while (System.nanoTime() < window) {
+            SyncStatus.Outcome last = status.last("sync-events");
+            if (last != beforeRelease) {
+                ended.add(last);
+            }
+            Thread.sleep(5);
+        }
+
+        // the cycle that waited, then at most the fires of the next second and a half, not six in a row
+        assertTrue(!ended.isEmpty() && ended.size() <= 3, ended.size() + " cycles ended in 1.5 s after the long one");
     }
 
     private void awaitClickHouseCount(long expected) throws Exception {

@@ -48,6 +48,8 @@ public enum Setting {
     HTTP_PORT("8080", Kind.PORT_OR_ZERO, "TCP port of the HTTP server for health and metrics (/observe/health/ready,"
             + " /observe/health/live, /observe/metrics) while the loader runs its schedule; 0 turns it off. --once and"
             + " --demo never serve HTTP."),
+    HTTP_HOST("0.0.0.0", Kind.HOST, "Address the HTTP server for health and metrics listens on: 0.0.0.0 (the default,"
+            + " what a container needs) is every interface; 127.0.0.1 keeps it to this machine."),
 
     CLUSTER_LOCK_DIR("", Kind.TEXT, "Folder shared by every instance on this host for high availability: each table is"
             + " synced by whichever instance holds its lock file there, and another takes over within seconds when that"

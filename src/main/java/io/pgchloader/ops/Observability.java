@@ -57,7 +57,8 @@ public final class Observability {
         if (port == 0) {
             return;
         }
-        requireFree(port);
+        String host = settings.get(Setting.HTTP_HOST);
+        requireFree(host, port);
 
         // camel-micrometer-prometheus takes the registry bound under this name instead of making its own
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -89,6 +90,7 @@ public final class Observability {
         });
 
         main.addInitialProperty("camel.management.enabled", "true");
+        main.addInitialProperty("camel.management.host", host);
         main.addInitialProperty("camel.management.port", Integer.toString(port));
         main.addInitialProperty("camel.management.healthCheckEnabled", "true");
         main.addInitialProperty("camel.management.healthPath", HEALTH_PATH);
@@ -99,18 +101,19 @@ public final class Observability {
         main.addInitialProperty("camel.metrics.enabled", "true");
         main.addInitialProperty("camel.metrics.path", METRICS_PATH);
         main.addInitialProperty("camel.metrics.binders", "jvm-memory,jvm-gc,jvm-thread,processor,uptime");
-        LOG.info("Health on http://0.0.0.0:{}{}/ready and /live, metrics on http://0.0.0.0:{}{}", port, HEALTH_PATH,
-                port, METRICS_PATH);
+        LOG.info("Health on http://{}:{}{}/ready and /live, metrics on http://{}:{}{}", host, port, HEALTH_PATH,
+                host, port, METRICS_PATH);
     }
 
     /** A taken port is a configuration error, said in one line before anything starts. */
-    private static void requireFree(int port) {
+    private static void requireFree(String host, int port) {
         try (ServerSocket socket = new ServerSocket()) {
             socket.setReuseAddress(true);
-            socket.bind(new InetSocketAddress(port));
+            socket.bind(new InetSocketAddress(host, port));
         } catch (IOException e) {
-            throw new ConfigurationException("HTTP_PORT " + port + " cannot be used (" + e.getMessage()
-                    + "): another program listens there. Choose a free port, or 0 to turn health and metrics over HTTP off.");
+            throw new ConfigurationException("HTTP_PORT " + port + " on HTTP_HOST " + host + " cannot be used (" + e.getMessage()
+                    + "): another program listens there, or the address is not this machine's. Choose a free port, or 0 to"
+                    + " turn health and metrics over HTTP off.");
         }
     }
 }

@@ -132,27 +132,27 @@ final class PgWire {
             if (digit == 0) {
                 continue;
             }
+            long part;
             if (exponent >= 0) {
-                if (exponent >= POWERS_OF_TEN.length) {
+                if (exponent >= POWERS_OF_TEN.length || digit > Long.MAX_VALUE / POWERS_OF_TEN[exponent]) {
                     return NOT_A_LONG;
                 }
-                long power = POWERS_OF_TEN[exponent];
-                if (digit > (Long.MAX_VALUE - unscaled) / power) {
-                    return NOT_A_LONG;
-                }
-                unscaled += digit * power;
+                part = digit * POWERS_OF_TEN[exponent];
             } else if (exponent > -4 && digit % POWERS_OF_TEN[-exponent] == 0) {
-                // the last digit group straddles the scale: its high digits still count, and still overflow
-                long part = digit / POWERS_OF_TEN[-exponent];
-                if (part > Long.MAX_VALUE - unscaled) {
-                    return NOT_A_LONG;
-                }
-                unscaled += part;
+                // a digit split by the decimal point (a scale not a multiple of 4): its integral part
+                part = digit / POWERS_OF_TEN[-exponent];
             } else {
                 // a fraction digit beyond the scale: not exact
                 return NOT_A_LONG;
             }
+            // every part, also the last one split by the decimal point, can carry the sum past 2^63 - 1:
+            // it would wrap to a value of the other sign, and the precision check below would pass it
+            if (part > Long.MAX_VALUE - unscaled) {
+                return NOT_A_LONG;
+            }
+            unscaled += part;
         }
+        // from Decimal(19, s) on, every long fits: 2^63 - 1 has 19 digits
         if (precision < POWERS_OF_TEN.length && unscaled >= POWERS_OF_TEN[precision]) {
             return NOT_A_LONG;
         }

@@ -55,7 +55,6 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
             StreamInsert.BatchWriter batch = cycle.streamInsert().batchWriter();
             while (!closed && rows.hasNext()) {
                 while (batch.rows() < batchSize && rows.hasNext()) {
-                    last = null;
                     SourceRow row = (SourceRow) rows.next();
                     batch.add(row);
                     last = row;
@@ -72,15 +71,11 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
         } catch (RuntimeException e) {
             // A cursor that broke cannot be resumed: retrying the split would only see it closed and end the
             // stream early. Fail the cycle; the next one resumes from ClickHouse.
-            hand(new Failure(new SyncException("reading PostgreSQL failed mid-stream after " + read + " rows of "
-                    + cycle.tableName() + ": " + TableSync.describe(e), e)));
+            hand(new Failure(outOfMemory(e) ? tooLarge(e) : new SyncException("reading PostgreSQL failed mid-stream after "
+                    + read + " rows of " + cycle.tableName() + ": " + TableSync.describe(e), e)));
         } catch (OutOfMemoryError e) {
             // the batches in flight are gone with this thread's stack, so there is room to say why
-            hand(new Failure(new SyncException(cycle.tableName() + ": a row does not fit the loader's heap ("
-                    + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB): it is the row after " + read + " rows"
-                    + (last == null ? "" : " (the last read: " + cycle.describeKey(last) + ")")
-                    + " of this stream. A row is held whole, several times over while it is read and encoded: give the"
-                    + " loader a heap (-Xmx, JAVA_OPTS) of at least 8 times the largest row, or exclude its column.", e)));
+            hand(new Failure(tooLarge(e)));
         } catch (Throwable e) {
             // whatever ends this thread must reach the cycle, or it would wait for batches forever
             hand(new Failure(new SyncException("reading " + cycle.tableName() + " failed after " + read + " rows: "
@@ -88,6 +83,24 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
         } finally {
             readerDone.countDown();
         }
+    }
+
+    /** The driver turns running out of heap while receiving a row into an exception of its own. */
+    private static boolean outOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private SyncException tooLarge(Throwable e) {
+        return new SyncException(cycle.tableName() + ": a row does not fit the loader's heap ("
+                + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB): it comes "
+                + (last == null ? "among the first rows" : "shortly after " + cycle.describeKey(last))
+                + " in this stream's order (the driver reads a row ahead), after " + read + " rows. A row is held whole, several times over while it is read and encoded: give the"
+                + " loader a heap (-Xmx, JAVA_OPTS) of at least 8 times the largest row, or leave its column out.", e);
     }
 
     /** Waits for room; false once the consumer closed (nobody will take it). */
