@@ -3,7 +3,8 @@
 //   JMX_TARGET=loader-host:9010 JMX_USER=ops JMX_PASSWORD=... jshell scripts/jmx.jsh
 //   ROUTE=sync-orders ACTION=stop JMX_TARGET=... JMX_USER=... JMX_PASSWORD=... jshell scripts/jmx.jsh
 //
-// ACTION is one of Camel's route operations: stop, start, suspend, resume. See README, "JMX".
+// ACTION is one of Camel's route operations: stop, start, suspend, resume; it needs the operator login
+// (JMX_USER). The read-only login (JMX_READONLY_USER) lists. See README, "JMX".
 import javax.management.*;
 import javax.management.remote.*;
 

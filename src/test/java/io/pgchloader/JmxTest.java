@@ -254,6 +254,27 @@ class JmxTest extends LoaderTestBase {
         assertFalse(settings.toString().contains(PASSWORD), settings.toString());
     }
 
+    @Test
+    void a_read_only_login_needs_its_own_password_and_a_name_of_its_own() {
+        Map<String, String> env = new HashMap<>(Map.of("POSTGRES_HOST", "pg", "POSTGRES_USER", "loader", "POSTGRES_DB", "shop",
+                "CLICKHOUSE_HOST", "ch", "JMX_PORT", "9010", "JMX_USER", USER, "JMX_PASSWORD", PASSWORD));
+        env.put("JMX_READONLY_USER", "viewer");
+        io.pgchloader.config.ConfigurationException e =
+                assertThrows(io.pgchloader.config.ConfigurationException.class, () -> Settings.of(env));
+        assertTrue(e.getMessage().contains("JMX_READONLY_PASSWORD"), e.getMessage());
+        env.put("JMX_READONLY_USER", USER);
+        env.put("JMX_READONLY_PASSWORD", "viewer-pa55word");
+        e = assertThrows(io.pgchloader.config.ConfigurationException.class, () -> Settings.of(env));
+        assertTrue(e.getMessage().contains("same user as JMX_USER"), e.getMessage());
+        env.remove("JMX_READONLY_USER");
+        assertThrows(io.pgchloader.config.ConfigurationException.class, () -> Settings.of(env), "a password alone is no login");
+
+        env.put("JMX_READONLY_USER", "viewer");
+        Settings settings = Settings.of(env);
+        assertFalse(settings.toString().contains("viewer-pa55word"), settings.toString());
+        assertEquals("login ****** refused", settings.mask("login viewer-pa55word refused"));
+    }
+
     static JMXConnector connect(int port, String user, String password) throws IOException {
         JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + port + "/jmxrmi");
         Map<String, Object> env = user == null ? Map.of() : Map.of(JMXConnector.CREDENTIALS, new String[] {user, password});

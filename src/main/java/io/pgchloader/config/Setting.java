@@ -60,9 +60,13 @@ public enum Setting {
     JMX_PORT("", Kind.PORT, "TCP port for remote JMX (RMI registry and connector on this one port) while the loader runs"
             + " its schedule; needs JMX_USER and JMX_PASSWORD. Empty (the default): no port is opened, local tools"
             + " (jconsole, VisualVM) still attach by process id."),
-    JMX_USER("", Kind.TEXT, "User name remote JMX clients log in with; required with JMX_PORT. It may read every MBean and"
-            + " stop, start, suspend and resume routes."),
+    JMX_USER("", Kind.TEXT, "User name of the remote JMX operator; required with JMX_PORT. It may read the MBeans'"
+            + " attributes (not the JVM's command line and system properties, which may hold secrets), stop, start, suspend"
+            + " and resume the table routes, and use the loader's own MBeans; nothing else."),
     JMX_PASSWORD("", Kind.SECRET, "Password of JMX_USER; required with JMX_PORT."),
+    JMX_READONLY_USER("", Kind.TEXT, "User name of a second, read-only remote JMX login: it may read what JMX_USER reads"
+            + " and change nothing. Needs JMX_READONLY_PASSWORD; must differ from JMX_USER. Empty (the default): no such login."),
+    JMX_READONLY_PASSWORD("", Kind.SECRET, "Password of JMX_READONLY_USER; required with it."),
     JMX_HOST("", Kind.HOST, "Host name or address remote JMX clients reach the loader by (RMI hands it to them); set it"
             + " behind NAT or in a container. Empty (the default): this machine's own address."),
 

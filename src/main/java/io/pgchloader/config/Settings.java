@@ -52,6 +52,15 @@ public final class Settings {
             throw new ConfigurationException("JMX_PORT is set, but remote JMX needs a login: set JMX_USER and JMX_PASSWORD"
                     + " too (or unset JMX_PORT to keep JMX local).");
         }
+        String readOnlyUser = values.get(Setting.JMX_READONLY_USER);
+        if (readOnlyUser.isEmpty() != values.get(Setting.JMX_READONLY_PASSWORD).isEmpty()) {
+            throw new ConfigurationException("A read-only remote JMX login needs both JMX_READONLY_USER and"
+                    + " JMX_READONLY_PASSWORD: set the missing one, or unset both.");
+        }
+        if (!readOnlyUser.isEmpty() && readOnlyUser.equals(values.get(Setting.JMX_USER))) {
+            throw new ConfigurationException("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
+                    + " name of its own.");
+        }
         return new Settings(values);
     }
 

@@ -5,33 +5,29 @@ import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.rmi.NoSuchObjectException;
 import java.rmi.registry.LocateRegistry;
 import java.rmi.registry.Registry;
 import java.rmi.server.UnicastRemoteObject;
-import java.security.MessageDigest;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
-import javax.management.remote.JMXAuthenticator;
 import javax.management.remote.JMXConnectorServer;
 import javax.management.remote.JMXConnectorServerFactory;
-import javax.management.remote.JMXPrincipal;
 import javax.management.remote.JMXServiceURL;
-import javax.security.auth.Subject;
+import javax.management.remote.rmi.RMIConnectorServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Remote JMX, only when {@code JMX_PORT} is set, and only with a user and password
- * ({@code JMX_USER}, {@code JMX_PASSWORD}): an RMI registry and the RMI connector server share that one
- * port, so a firewall or a container needs to open just it. Without {@code JMX_PORT} nothing listens;
- * local tools (jconsole, VisualVM on the same machine, as the same OS user) still attach by process id.
+ * Remote JMX, only when {@code JMX_PORT} is set, and only with a login: an RMI registry and the RMI
+ * connector server share that one port, so a firewall or a container needs to open just it. Without
+ * {@code JMX_PORT} nothing listens; local tools (jconsole, VisualVM on the same machine, as the same OS
+ * user) still attach by process id, with every right.
  *
- * <p>The authenticated user may read and invoke everything (Camel's route operations need that), so
- * treat it like a shell account: JMX over RMI is not encrypted, keep the port on a trusted network or
- * behind an SSH tunnel.
+ * <p>Two logins: the operator ({@code JMX_USER}, {@code JMX_PASSWORD}) and, optionally, a read-only user
+ * ({@code JMX_READONLY_USER}, {@code JMX_READONLY_PASSWORD}). What each may do is {@link JmxAccessPolicy}'s
+ * allow-list, enforced on every call by {@link RoleBasedMBeanServerForwarder} in the connector. JMX over
+ * RMI is not encrypted: keep the port on a trusted network or behind an SSH tunnel.
  */
 public final class RemoteJmx implements AutoCloseable {
 
@@ -39,6 +35,15 @@ public final class RemoteJmx implements AutoCloseable {
 
     /** Before authentication the server accepts credentials of these types only (no other deserialization). */
     private static final String[] CREDENTIAL_TYPES = {String[].class.getName(), String.class.getName()};
+
+    /**
+     * After authentication, the classes a client may send: what ObjectNames, queries, notification filters,
+     * attributes and open-type values are made of (and the Subject[] of null delegation subjects that
+     * addNotificationListener sends). Everything else (a gadget chain's classes, java.net.URL's DNS probe)
+     * is rejected while the call is read, before any policy could look at it.
+     */
+    private static final String SERIAL_FILTER = "maxdepth=20;maxarray=100000;java.lang.*;java.math.*;java.util.*;"
+            + "java.rmi.MarshalledObject;javax.management.*;javax.management.openmbean.*;javax.security.auth.Subject;!*";
 
     private final Registry registry;
     private final JMXConnectorServer server;
@@ -63,6 +68,11 @@ public final class RemoteJmx implements AutoCloseable {
             // Settings refuses this already; never open an unauthenticated port, whoever calls
             throw new ConfigurationException("JMX_PORT is set but JMX_USER or JMX_PASSWORD is not: remote JMX needs both.");
         }
+        JmxLogins logins = new JmxLogins().add(user, password, JmxRole.OPERATOR);
+        String readOnlyUser = settings.get(Setting.JMX_READONLY_USER);
+        if (!readOnlyUser.isEmpty()) {
+            logins.add(readOnlyUser, settings.get(Setting.JMX_READONLY_PASSWORD), JmxRole.READ_ONLY);
+        }
         String host = settings.get(Setting.JMX_HOST);
         if (!host.isEmpty()) {
             // RMI hands clients the address to call back on; the default (this machine's own address)
@@ -81,13 +91,20 @@ public final class RemoteJmx implements AutoCloseable {
             JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://" + advertised + ":" + port
                     + "/jndi/rmi://" + advertised + ":" + port + "/jmxrmi");
             Map<String, Object> environment = new HashMap<>();
-            environment.put(JMXConnectorServer.AUTHENTICATOR, new PasswordAuthenticator(user, password));
+            environment.put(JMXConnectorServer.AUTHENTICATOR, logins);
             environment.put("jmx.remote.rmi.server.credential.types", CREDENTIAL_TYPES);
+            environment.put(RMIConnectorServer.SERIAL_FILTER_PATTERN, SERIAL_FILTER);
             JMXConnectorServer server = JMXConnectorServerFactory.newJMXConnectorServer(url, environment,
                     ManagementFactory.getPlatformMBeanServer());
+            // set before start: no call is ever served without the policy
+            server.setMBeanServerForwarder(new RoleBasedMBeanServerForwarder(settings::mask));
             server.start();
             JMXServiceURL address = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + advertised + ":" + port + "/jmxrmi");
-            LOG.info("Remote JMX on port {} for user {}: {}", port, user, address);
+            if (readOnlyUser.isEmpty()) {
+                LOG.info("Remote JMX on port {} for operator {}: {}", port, user, address);
+            } else {
+                LOG.info("Remote JMX on port {} for operator {} and read-only user {}: {}", port, user, readOnlyUser, address);
+            }
             return new RemoteJmx(registry, server, address);
         } catch (IOException | RuntimeException e) {
             unexport(registry);
@@ -124,33 +141,5 @@ public final class RemoteJmx implements AutoCloseable {
             root = root.getCause();
         }
         return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-    }
-
-    /** One user with one password, compared in constant time; the user gets a JMXPrincipal. */
-    static final class PasswordAuthenticator implements JMXAuthenticator {
-
-        private final byte[] user;
-        private final byte[] password;
-
-        PasswordAuthenticator(String user, String password) {
-            this.user = user.getBytes(StandardCharsets.UTF_8);
-            this.password = password.getBytes(StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public Subject authenticate(Object credentials) {
-            if (!(credentials instanceof String[] pair) || pair.length != 2 || pair[0] == null || pair[1] == null) {
-                LOG.warn("Refused a remote JMX connection without a user and password");
-                throw new SecurityException("Authentication required: connect with a user and password (JMX_USER, JMX_PASSWORD)");
-            }
-            boolean userMatches = MessageDigest.isEqual(user, pair[0].getBytes(StandardCharsets.UTF_8));
-            boolean passwordMatches = MessageDigest.isEqual(password, pair[1].getBytes(StandardCharsets.UTF_8));
-            if (!(userMatches && passwordMatches)) {
-                // neither the attempted user nor the password: both may be a mistyped secret
-                LOG.warn("Refused a remote JMX connection: wrong user or password");
-                throw new SecurityException("Authentication failed: wrong user or password");
-            }
-            return new Subject(true, Set.of(new JMXPrincipal(pair[0])), Set.of(), Set.of());
-        }
     }
 }

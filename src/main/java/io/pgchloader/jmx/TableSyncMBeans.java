@@ -64,6 +64,37 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
         }
     }
 
+    /**
+     * Whether a Camel route MBean ({@code org.apache.camel:context=…,type=routes,name="…"}) is a table
+     * route's: one with a TableSync MBean beside it. Camel's internal routes (copy-stream) have none.
+     */
+    public static boolean isTableRoute(MBeanServer server, ObjectName camelRoute) {
+        String context = camelRoute.getKeyProperty("context");
+        String route = camelRoute.getKeyProperty("name");
+        if (context == null || route == null) {
+            return false;
+        }
+        try {
+            for (ObjectName sync : server.queryNames(new ObjectName(DOMAIN + ":type=TableSync,*"), null)) {
+                if (unquoted(route).equals(unquoted(sync.getKeyProperty("route")))
+                        && unquoted(context).equals(unquoted(sync.getKeyProperty("context")))) {
+                    return true;
+                }
+            }
+        } catch (JMException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /** A key property value without its quotes; Camel and we quote only some values. */
+    private static String unquoted(String value) {
+        if (value == null) {
+            return "";
+        }
+        return value.startsWith("\"") ? ObjectName.unquote(value) : value;
+    }
+
     /** A key property value as is when it may stand unquoted, else quoted. */
     private static String value(String text) {
         return text.matches("[^,=:\"*?\\n]+") ? text : ObjectName.quote(text);
