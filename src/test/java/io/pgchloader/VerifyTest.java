@@ -102,6 +102,7 @@ class VerifyTest extends LoaderTestBase {
         loader.pg("CREATE TABLE events (id int PRIMARY KEY, note text, created_at timestamp NOT NULL, updated_at timestamp)",
                 "INSERT INTO events SELECT g, 'event ' || g, timestamp '2025-01-01' + g * interval '1 second', NULL"
                         + " FROM generate_series(1, 1000) g",
+                "UPDATE events SET note = 'touched', updated_at = timestamp '2025-02-01' WHERE id = 600",
                 "CREATE TABLE tags (name text PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
                 "INSERT INTO tags SELECT 'tag-' || g, timestamptz '2025-01-01 00:00+00' + g * interval '1 second', NULL"
                         + " FROM generate_series(1, 100) g",
@@ -131,6 +132,8 @@ class VerifyTest extends LoaderTestBase {
                 "DELETE FROM skewed WHERE id = 54321");
         // updated with a timestamp behind the loader's watermark, as an import or a clock running late would
         loader.pg("UPDATE events SET note = 'changed', updated_at = timestamp '2025-01-01 00:10:00.5' WHERE id = 500");
+        // updated_at back to NULL: the row's version goes back to created_at, older than ClickHouse's
+        loader.pg("UPDATE events SET updated_at = NULL WHERE id = 600");
 
         process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), loader.environment(), "--verify");
         int exit = process.awaitExit(Duration.ofSeconds(60));
@@ -138,13 +141,15 @@ class VerifyTest extends LoaderTestBase {
         String output = process.output();
         assertEquals(1, exit, output);
         assertTrue(output.contains("| verify | public.clean: OK, 10 rows equal"), output);
-        assertTrue(output.contains("| verify | public.events: DIFFERENT, PostgreSQL 1,000 rows, ClickHouse 999 rows, 2 of 64 ranges differ"),
+        assertTrue(output.contains("| verify | public.events: DIFFERENT, PostgreSQL 1,000 rows, ClickHouse 999 rows, 3 of 64 ranges differ"),
                 output);
         assertRangeHolds(output, "public.events id ", 100, ": PostgreSQL 16 rows, ClickHouse 15 rows\n");
         assertTrue(output.contains("id 100: missing in ClickHouse (PostgreSQL has version 2025-01-01 00:01:40.000000)"), output);
         assertRangeHolds(output, "public.events id ", 500, ": PostgreSQL (\\d+) rows, ClickHouse \\3 rows, checksums differ");
         assertTrue(output.contains("id 500: ClickHouse has version 2025-01-01 00:08:20.000000, PostgreSQL 2025-01-01 00:10:00.500000"),
                 output);
+        assertTrue(output.contains("id 600: ClickHouse has version 2025-02-01 00:00:00.000000, PostgreSQL 2025-01-01 00:10:00.000000"
+                + " (older: its updated_at was set back, or to NULL"), output);
         assertTrue(output.contains("| verify | public.tags: DIFFERENT, PostgreSQL 100 rows, ClickHouse 99 rows, 1 of 64 ranges differ"),
                 output);
         assertTrue(output.matches("(?s).*\\| verify \\|   public\\.tags hash bucket \\d+ of 64: PostgreSQL (\\d+) rows?, ClickHouse .*"), output);

@@ -99,8 +99,9 @@ final class ReadAhead implements Iterator<RowBinaryInsert.Batch>, Closeable {
         return new SyncException(cycle.tableName() + ": a row does not fit the loader's heap ("
                 + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB): it comes "
                 + (last == null ? "among the first rows" : "shortly after " + cycle.describeKey(last))
-                + " in this stream's order (the driver reads a row ahead), after " + read + " rows. A row is held whole, several times over while it is read and encoded: give the"
-                + " loader a heap (-Xmx, JAVA_OPTS) of at least 8 times the largest row, or leave its column out.", e);
+                + " in this stream's order (the driver reads a row ahead), after " + read + " rows. A row is held whole, several times over"
+                + " while it is read and encoded: give the loader a heap (-Xmx, JAVA_OPTS) of about 5 times the largest text value"
+                + " (10 times the largest bytea, which travels as hex), or leave its column out.", e);
     }
 
     /** Waits for room; false once the consumer closed (nobody will take it). */

@@ -428,8 +428,11 @@ final class TableCheck {
                             if (copies > 1) {
                                 found.add(name + " " + display(same.key) + ": ClickHouse holds this key " + copies + " times");
                             } else if (pgRow.settled && chVersion != pgRow.version) {
+                                // a version that went back can never replace the newer one ClickHouse keeps
                                 found.add(name + " " + display(same.key) + ": ClickHouse has version " + show(chVersion)
-                                        + ", PostgreSQL " + show(pgRow.version));
+                                        + ", PostgreSQL " + show(pgRow.version) + (chVersion > pgRow.version
+                                        ? " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
+                                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : ""));
                             }
                             pgRow = Row.next(pr, true);
                         }
