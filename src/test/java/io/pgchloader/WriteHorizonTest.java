@@ -85,6 +85,34 @@ class WriteHorizonTest extends LoaderTestBase {
     }
 
     @Test
+    void remembers_when_a_transaction_began_after_its_session_turns_tracking_off() throws Exception {
+        eventsTable(Map.of());
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'early' FROM generate_series(1, 10) g");
+        cycle();
+
+        try (Connection late = loader.postgres()) {
+            late.setAutoCommit(false);
+            try (Statement s = late.createStatement()) {
+                s.execute("INSERT INTO events (id, payload) VALUES (1000, 'late')");
+            }
+            Thread.sleep(20);
+            loader.pg("INSERT INTO events (id, payload) SELECT g, 'meanwhile' FROM generate_series(11, 30) g");
+            cycle();
+            try (Statement s = late.createStatement()) {
+                // from now on pg_stat_activity no longer shows when this transaction began
+                s.execute("SET track_activities = off");
+            }
+            cycle();
+            assertEquals(10, loader.chLong("SELECT count() FROM events FINAL"), "still held back by the late transaction");
+            late.commit();
+        }
+        cycle();
+
+        assertSameRows();
+        assertEquals(31, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    @Test
     void without_pg_read_all_stats_never_lets_a_newer_version_hide_an_older_transactions_update() throws Exception {
         eventsTable(Map.of("POSTGRES_USER", "loader_role"), unprivilegedRoles());
         loader.pg("INSERT INTO events (id, payload) VALUES (1, 'v0')");

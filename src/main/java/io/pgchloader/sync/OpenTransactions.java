@@ -83,8 +83,8 @@ public final class OpenTransactions {
     private final Duration lookback;
     private final Duration settle;
 
-    /** Open transactions whose start PostgreSQL does not show, with the earliest they can have begun. */
-    private Map<String, Start> unexplained = new HashMap<>();
+    /** Open transactions, by pid and virtual xid, with the earliest they can have begun. */
+    private Map<String, Start> seen = new HashMap<>();
     /** The clock reading of the last observation, or null before the first. */
     private Instant lastClock;
     private long lastObservationNanos;
@@ -140,29 +140,36 @@ public final class OpenTransactions {
             Observation first = observe(connection);
             Map<String, Start> starts = starts(first, Map.of(), null);
             Observation latest = first;
-            if (first.sessions.stream().anyMatch(s -> s.started == null && !unexplained.containsKey(s.id()))) {
+            if (first.sessions.stream().anyMatch(s -> s.started == null && s.vxid != null && !seen.containsKey(s.id()))) {
                 // new transactions without a start: a second look tells the ones begun after the first
                 Observation second = observe(connection);
                 starts = starts(second, starts, first.clock);
                 latest = second;
             }
-            unexplained = starts;
+            seen = starts;
             lastClock = latest.clock;
             return horizon(latest, starts);
         }
     }
 
     /**
-     * When each unexplained transaction of an observation can have begun at the earliest: what an
-     * earlier look learnt, else the clock of the last look that did not see it.
+     * When each open transaction of an observation can have begun at the earliest: what an earlier look
+     * learnt, else the clock of the last look that did not see it. Transactions whose start PostgreSQL
+     * shows are remembered too, in case it stops showing it (a session that turns track_activities off).
      */
     private Map<String, Start> starts(Observation observation, Map<String, Start> firstLook, Instant firstClock) {
         Map<String, Start> starts = new HashMap<>();
         for (Session s : observation.sessions) {
-            if (s.started != null) {
+            if (s.vxid == null) {
+                // a statement not yet in a transaction: its query_start is all there is, and enough
                 continue;
             }
-            Start start = unexplained.get(s.id());
+            if (s.started != null) {
+                // PostgreSQL's own word on this transaction
+                starts.put(s.id(), new Start(s.started, false));
+                continue;
+            }
+            Start start = seen.get(s.id());
             if (start == null && firstClock != null) {
                 // second look: seen at the first too (what that look concluded), or begun after it
                 start = firstLook.getOrDefault(s.id(), new Start(firstClock, false));
