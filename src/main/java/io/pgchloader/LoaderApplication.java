@@ -11,6 +11,8 @@ import io.pgchloader.sync.OpenTransactions;
 import io.pgchloader.sync.SyncEnvironment;
 import io.pgchloader.sync.SyncStatus;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
 import java.util.List;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
@@ -53,12 +55,11 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("streamWindowBinding", new io.pgchloader.sync.StreamWindowBinding());
         main.bind("copyStream", new CopyStreamSteps());
         main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
+        Duration lookback = Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS));
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
-                java.time.ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)),
-                java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)),
-                java.time.Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
-                new OpenTransactions(postgres, java.time.Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS)),
-                        java.time.Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS)))));
+                ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)), lookback,
+                Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
+                new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS)))));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
         main.bind("tableSyncMBeans", new io.pgchloader.jmx.TableSyncMBeans(status, settings::mask));
         if (scheduled) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import io.pgchloader.verify.Verifier;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -25,8 +24,7 @@ class VerifyTest extends LoaderTestBase {
 
     private void cycle(String... routes) {
         for (String route : routes) {
-            SyncStatus.Outcome outcome = loader.cycle(route);
-            assertTrue(outcome.succeeded(), outcome.message());
+            loader.succeedingCycle(route);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.pgchloader.support;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.pgchloader.LoaderApplication;
 import io.pgchloader.config.Settings;
 import io.pgchloader.sync.SyncStatus;
@@ -90,6 +92,13 @@ public final class LoaderFixture implements AutoCloseable {
 
     public SyncStatus.Outcome cycle(String routeId) {
         return app.cycles().run(routeId);
+    }
+
+    /** Runs a cycle that must succeed; the test fails with the cycle's message otherwise. */
+    public SyncStatus.Outcome succeedingCycle(String routeId) {
+        SyncStatus.Outcome outcome = cycle(routeId);
+        assertTrue(outcome.succeeded(), outcome.message());
+        return outcome;
     }
 
     public LoaderApplication app() {
