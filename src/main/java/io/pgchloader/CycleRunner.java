@@ -1,6 +1,7 @@
 package io.pgchloader;
 
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.SyncStatus;
+import java.time.Instant;
 import java.util.List;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Consumer;
@@ -70,7 +71,7 @@ public final class CycleRunner {
             Exception e = exchange.getException();
             outcome = new SyncStatus.Outcome(routeId, false,
                     "cycle ended without a result" + (e == null ? "" : ": " + LoaderApplication.rootMessage(e)),
-                    0, 0, 0, java.time.Instant.now());
+                    0, 0, 0, Instant.now());
             status.record(outcome);
         }
         return outcome;

@@ -2,9 +2,11 @@ package io.pgchloader;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.clickhouse.ClickHouseSink;
+import io.pgchloader.clickhouse.RowBinary;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
-import io.pgchloader.sync.WriteHorizon;
+import io.pgchloader.postgres.WriteHorizon;
 
 /** Connection pools for both databases. Credentials go in as properties, never into a URL or a log line. */
 final class DataSources {
@@ -46,7 +48,7 @@ final class DataSources {
         config.setConnectionInitSql("SET TimeZone = 'UTC'");
         config.setIsolateInternalQueries(true);
         // Numbers, dates, timestamps, uuids and their arrays arrive in binary from the first execution:
-        // decoding 8 bytes instead of parsing text roughly halves the loader's reading CPU (README,
+        // decoding 8 bytes instead of parsing text roughly halves the loader's reading CPU (docs/performance.md,
         // Measured). Types the loader keeps as PostgreSQL's own text stay text.
         config.addDataSourceProperty("prepareThreshold", "-1");
         config.addDataSourceProperty("binaryTransferDisable", "BYTEA,BYTEA_ARRAY,TIME,TIMETZ,OID_ARRAY,POINT,BOX");

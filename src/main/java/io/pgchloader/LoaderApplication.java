@@ -1,19 +1,32 @@
 package io.pgchloader;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.clickhouse.ClickHouseRowBinding;
+import io.pgchloader.clickhouse.ClickHouseSink;
+import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.RouteFiles;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
-import io.pgchloader.sync.ClickHouseRowMapperFactory;
-import io.pgchloader.sync.CopyStreamSteps;
-import io.pgchloader.sync.OpenTransactions;
-import io.pgchloader.sync.SyncEnvironment;
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.CopyStreamSteps;
+import io.pgchloader.cycle.RetryPolicy;
+import io.pgchloader.cycle.SyncEnvironment;
+import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.jmx.RemoteJmx;
+import io.pgchloader.jmx.TableSyncMBeans;
+import io.pgchloader.ops.HighAvailability;
+import io.pgchloader.ops.Observability;
+import io.pgchloader.postgres.OpenTransactions;
+import io.pgchloader.postgres.SourceRowMapperFactory;
+import io.pgchloader.postgres.StreamWindowBinding;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.List;
+import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 import org.slf4j.Logger;
@@ -49,23 +62,23 @@ public final class LoaderApplication implements AutoCloseable {
         clickHouse = DataSources.clickHouse(settings);
         main.bind("postgres", postgres);
         main.bind("clickhouse", clickHouse);
-        main.bind("clickHouseRows", new ClickHouseRowMapperFactory());
-        main.bind("clickHouseSink", new io.pgchloader.sync.ClickHouseSink(clickHouse));
-        main.bind("clickHouseRowBinding", new io.pgchloader.sync.ClickHouseRowBinding());
-        main.bind("streamWindowBinding", new io.pgchloader.sync.StreamWindowBinding());
+        main.bind("sourceRows", new SourceRowMapperFactory(PgToClickHouse::readerFor));
+        main.bind("clickHouseSink", new ClickHouseSink(clickHouse));
+        main.bind("clickHouseRowBinding", new ClickHouseRowBinding());
+        main.bind("streamWindowBinding", new StreamWindowBinding());
         main.bind("copyStream", new CopyStreamSteps());
-        main.bind("retryPolicy", new io.pgchloader.sync.RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
+        main.bind("retryPolicy", new RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
         Duration lookback = Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS));
         main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)), lookback,
                 Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
                 new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS)))));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
-        main.bind("tableSyncMBeans", new io.pgchloader.jmx.TableSyncMBeans(status, settings::mask));
+        main.bind("tableSyncMBeans", new TableSyncMBeans(status, settings::mask));
         if (scheduled) {
             // only a loader that keeps running is worth probing and scraping, or sharing tables with others
-            io.pgchloader.ops.Observability.install(main, settings, postgres, clickHouse);
-            io.pgchloader.ops.HighAvailability.install(main, settings);
+            Observability.install(main, settings, postgres, clickHouse);
+            HighAvailability.install(main, settings);
         }
 
         Path routes = Path.of(settings.get(Setting.ROUTES_DIR)).toAbsolutePath().normalize();
@@ -85,7 +98,7 @@ public final class LoaderApplication implements AutoCloseable {
     public void runScheduled() throws Exception {
         configure();
         // remote JMX only for the loader that keeps running, and only when JMX_PORT is set
-        try (io.pgchloader.jmx.RemoteJmx jmx = io.pgchloader.jmx.RemoteJmx.startIfConfigured(settings)) {
+        try (RemoteJmx jmx = RemoteJmx.startIfConfigured(settings)) {
             main.run();
         }
     }
@@ -112,7 +125,7 @@ public final class LoaderApplication implements AutoCloseable {
      * {@code --once} can fail at once with the reason instead of once per table.
      */
     public List<String> unreachableDatabases() {
-        List<String> problems = new java.util.ArrayList<>();
+        List<String> problems = new ArrayList<>();
         check(postgres, "PostgreSQL at " + settings.get(Setting.POSTGRES_HOST) + ":" + settings.get(Setting.POSTGRES_PORT)
                 + "/" + settings.get(Setting.POSTGRES_DB) + " as " + settings.get(Setting.POSTGRES_USER), problems);
         check(clickHouse, "ClickHouse at " + settings.get(Setting.CLICKHOUSE_HOST) + ":" + settings.get(Setting.CLICKHOUSE_PORT)
@@ -120,10 +133,10 @@ public final class LoaderApplication implements AutoCloseable {
         return problems;
     }
 
-    private static void check(javax.sql.DataSource dataSource, String what, List<String> problems) {
-        try (java.sql.Connection connection = dataSource.getConnection()) {
+    private static void check(DataSource dataSource, String what, List<String> problems) {
+        try (Connection connection = dataSource.getConnection()) {
             connection.isValid(5);
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
             problems.add("cannot connect to " + what + ": " + rootMessage(e));
         }
     }

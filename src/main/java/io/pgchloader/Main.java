@@ -4,6 +4,7 @@ import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.demo.Demo;
+import io.pgchloader.verify.Verifier;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,7 +78,7 @@ public final class Main {
         return settings;
     }
 
-    /** Compares every table; nothing is written anywhere. Exit code: see {@link io.pgchloader.verify.Verifier}. */
+    /** Compares every table; nothing is written anywhere. Exit code: see {@link Verifier}. */
     static int verify(Settings settings) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
@@ -86,7 +87,7 @@ public final class Main {
                 unreachable.forEach(LOG::error);
                 return EXIT_BAD_CONFIGURATION;
             }
-            return io.pgchloader.verify.Verifier.of(app).run().exitCode();
+            return Verifier.of(app).run().exitCode();
         }
     }
 

@@ -23,9 +23,11 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,7 +48,7 @@ class ConfigurationTest {
     static final Duration FAST = Duration.ofSeconds(10);
     static final String SECRET = "s3cr3t-value";
     /** The loader's own loggers (MODULE in the log line). */
-    static final java.util.Set<String> LOADER_MODULES = java.util.Set.of("loader", "sync", "demo", "writer", "EmbeddedClickHouse");
+    static final Set<String> LOADER_MODULES = Set.of("loader", "sync", "demo", "writer", "EmbeddedClickHouse");
 
     @TempDir
     Path tmp;
@@ -418,7 +420,7 @@ class ConfigurationTest {
 
         String output = loader.output();
         assertEquals(1, exit, output);
-        String basic = java.util.Base64.getEncoder().encodeToString(("default:" + SECRET).getBytes());
+        String basic = Base64.getEncoder().encodeToString(("default:" + SECRET).getBytes());
         assertFalse(output.contains(SECRET), "the password leaked:\n" + output);
         assertFalse(output.contains(basic), "the password leaked in an Authorization header:\n" + output);
         // LOG_LEVEL makes the loader's own lines verbose; libraries stay at WARN

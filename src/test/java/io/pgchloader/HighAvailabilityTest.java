@@ -7,9 +7,8 @@ import io.pgchloader.support.Http;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
+import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -127,7 +126,7 @@ class HighAvailabilityTest extends LoaderTestBase {
                     return;
                 }
                 last = response.status() + " " + response.body();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 last = e.toString(); // not listening yet
             }
             Thread.sleep(200);

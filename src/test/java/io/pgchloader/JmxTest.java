@@ -8,23 +8,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgchloader.config.Settings;
+import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.cycle.TableSync;
 import io.pgchloader.jmx.TableSyncMBeans;
 import io.pgchloader.support.ListeningPorts;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import javax.management.Attribute;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
@@ -130,11 +134,11 @@ class JmxTest extends LoaderTestBase {
 
             // no password in any readable attribute of any MBean (Camel's, the JVM's, ours)
             for (ObjectName name : jmx.queryNames(null, null)) {
-                String[] attributes = java.util.Arrays.stream(jmx.getMBeanInfo(name).getAttributes())
-                        .filter(javax.management.MBeanAttributeInfo::isReadable).map(javax.management.MBeanAttributeInfo::getName)
+                String[] attributes = Arrays.stream(jmx.getMBeanInfo(name).getAttributes())
+                        .filter(MBeanAttributeInfo::isReadable).map(MBeanAttributeInfo::getName)
                         .toArray(String[]::new);
                 for (Object attribute : jmx.getAttributes(name, attributes).asList()) {
-                    String text = String.valueOf(((javax.management.Attribute) attribute).getValue());
+                    String text = String.valueOf(((Attribute) attribute).getValue());
                     assertFalse(text.contains(PASSWORD) || text.contains(PG_PASSWORD), name + " shows a password: " + attribute);
                 }
             }

@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.support.LoaderFixture;
-import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.LoaderProcess;
+import io.pgchloader.support.LoaderTestBase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -104,7 +105,7 @@ class OnceModeTest extends LoaderTestBase {
                 "CREATE INDEX ON events (updated_at)",
                 "INSERT INTO events SELECT g, timestamp '2025-01-01' + g * interval '1 second' FROM generate_series(1, 40000) g",
                 "ANALYZE events");
-        Map<String, String> environment = new java.util.HashMap<>(loader.environment());
+        Map<String, String> environment = new HashMap<>(loader.environment());
         environment.put("PROGRESS_SECONDS", "0");
         process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), environment, "--once");
         assertEquals(0, process.awaitExit(RUN_LIMIT), process.output());

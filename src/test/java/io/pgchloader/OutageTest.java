@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.TcpProxy;
 import io.pgchloader.support.TestDatabases;
-import io.pgchloader.sync.SyncStatus;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pgchloader.cycle.TableSync;
 import io.pgchloader.support.ListeningPorts;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;

@@ -4,14 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Collections;

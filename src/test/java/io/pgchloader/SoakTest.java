@@ -5,14 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.postgres.WriteHorizon;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderRuns;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.RowComparison;
-import io.pgchloader.sync.WriteHorizon;
 import java.sql.Array;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -22,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -117,7 +120,7 @@ class SoakTest extends LoaderTestBase {
     final AtomicLong nextId = new AtomicLong(SEED_ROWS + 1);
     final List<Writer> writers = new ArrayList<>();
     /** At most this many writers in a long transaction at once, so the others keep committing. */
-    final java.util.concurrent.Semaphore longSlots = new java.util.concurrent.Semaphore(Math.max(1, WRITERS - 2));
+    final Semaphore longSlots = new Semaphore(Math.max(1, WRITERS - 2));
     final List<Thread> threads = new ArrayList<>();
     LoaderRuns runs;
 
@@ -172,7 +175,7 @@ class SoakTest extends LoaderTestBase {
         // kill, start again, kill, … for the time given and at least the kills asked for
         long deadline = started + Duration.ofSeconds(SECONDS).toNanos();
         int fromStart = 0;
-        Map<String, Integer> moments = new java.util.TreeMap<>();
+        Map<String, Integer> moments = new TreeMap<>();
         while (System.nanoTime() < deadline || runs.kills() < KILLS) {
             String before = loader.pgRows("SELECT now()::text").get(0);
             runs.start();
@@ -394,7 +397,7 @@ class SoakTest extends LoaderTestBase {
                 p.setProperty("user", "postgres");
                 p.setProperty("password", "");
                 p.setProperty("ApplicationName", "soak-writer-" + number);
-                c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:"
+                c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:"
                         + io.pgchloader.support.TestDatabases.servers().postgresPort() + "/" + loader.database, p);
                 try (Statement s = c.createStatement()) {
                     s.execute("SET lock_timeout = '3s'");

@@ -3,12 +3,12 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.demo.SeedData;
 import io.pgchloader.demo.SqlScripts;
 import io.pgchloader.demo.TableComparison;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;

@@ -3,9 +3,9 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import java.util.List;
 import java.util.TimeZone;
 import org.junit.jupiter.api.Test;

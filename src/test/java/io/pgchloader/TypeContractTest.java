@@ -3,10 +3,10 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.TestDatabases;
-import io.pgchloader.sync.SyncStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -3,14 +3,15 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
-import io.pgchloader.sync.SyncStatus;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Types;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -111,7 +112,7 @@ class WatermarkTrapsTest extends LoaderTestBase {
                     insert.setObject(3, instant(rs, 3, timestampType));
                     Object updated = instant(rs, 4, timestampType);
                     if (updated == null) {
-                        insert.setNull(4, java.sql.Types.OTHER);
+                        insert.setNull(4, Types.OTHER);
                     } else {
                         insert.setObject(4, updated);
                     }

@@ -4,9 +4,12 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.DateTimeException;
+import java.time.ZoneId;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -115,13 +118,13 @@ public final class Settings {
             }
             case ZONE -> {
                 try {
-                    java.time.ZoneId.of(value);
-                } catch (java.time.DateTimeException e) {
+                    ZoneId.of(value);
+                } catch (DateTimeException e) {
                     throw invalid(setting, value, "a time zone name such as UTC or Europe/Berlin");
                 }
             }
             case LOG_LEVEL -> {
-                if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(value.toUpperCase(java.util.Locale.ROOT))) {
+                if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(value.toUpperCase(Locale.ROOT))) {
                     throw invalid(setting, value, "one of ERROR, WARN, INFO, DEBUG, TRACE");
                 }
             }

@@ -1,6 +1,6 @@
 package io.pgchloader.demo;
 
-import io.pgchloader.sync.Identifiers;
+import io.pgchloader.common.Identifiers;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -28,10 +28,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,7 +69,7 @@ public final class EmbeddedClickHouse implements AutoCloseable {
      * to a file drops every lock this process holds on it, which would leave a live server's data to the
      * next JVM's sweep (seen: a part file vanishing under a running test).
      */
-    private static final java.util.Set<Path> OWN_WORK_DIRS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<Path> OWN_WORK_DIRS = ConcurrentHashMap.newKeySet();
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration READY_POLL_INTERVAL = Duration.ofMillis(100);

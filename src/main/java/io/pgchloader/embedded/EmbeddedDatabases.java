@@ -2,6 +2,7 @@ package io.pgchloader.embedded;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
+import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -84,7 +85,7 @@ public final class EmbeddedDatabases implements AutoCloseable {
         settings.put("CLICKHOUSE_PASSWORD", clickHousePassword());
         settings.put("CLICKHOUSE_DB", clickHouseDatabase);
         // writers on the embedded server are JDBC sessions of this JVM, which use its zone
-        settings.put("POSTGRES_TIMEZONE", java.time.ZoneId.systemDefault().getId());
+        settings.put("POSTGRES_TIMEZONE", ZoneId.systemDefault().getId());
         return settings;
     }
 

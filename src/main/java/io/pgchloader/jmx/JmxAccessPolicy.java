@@ -1,5 +1,6 @@
 package io.pgchloader.jmx;
 
+import io.pgchloader.cycle.TableSync;
 import java.lang.management.ManagementFactory;
 import java.util.Map;
 import java.util.Set;

@@ -6,6 +6,7 @@ import io.pgchloader.config.Settings;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.rmi.NoSuchObjectException;
+import java.rmi.RemoteException;
 import java.rmi.registry.LocateRegistry;
 import java.rmi.registry.Registry;
 import java.rmi.server.UnicastRemoteObject;
@@ -83,7 +84,7 @@ public final class RemoteJmx implements AutoCloseable {
         Registry registry;
         try {
             registry = LocateRegistry.createRegistry(port);
-        } catch (java.rmi.RemoteException e) {
+        } catch (RemoteException e) {
             throw new ConfigurationException("JMX_PORT " + port + " cannot be opened (" + rootMessage(e)
                     + "): choose a free port or unset JMX_PORT.");
         }

@@ -1,5 +1,7 @@
 package io.pgchloader.jmx;
 
+import io.pgchloader.cycle.TableSync;
+
 /**
  * The sync state of one table route over JMX, as {@code io.pgchloader:context=pg-ch-loader,type=TableSync,route="<routeId>"}.
  * Read-only: stopping, starting, suspending and resuming a table is done through Camel's own route MBean

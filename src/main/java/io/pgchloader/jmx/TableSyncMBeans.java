@@ -1,9 +1,10 @@
 package io.pgchloader.jmx;
 
 import io.pgchloader.CycleRunner;
-import io.pgchloader.sync.CycleObserver;
-import io.pgchloader.sync.SyncCycle;
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.CycleObserver;
+import io.pgchloader.cycle.SyncCycle;
+import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.cycle.TableSync;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import javax.management.ObjectName;
 import javax.management.StandardMBean;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
+import org.apache.camel.model.ModelCamelContext;
 import org.apache.camel.support.LifecycleStrategySupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -160,7 +162,7 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
     }
 
     private static Map<String, Object> parameters(CamelContext context, String routeId) {
-        if (!(context instanceof org.apache.camel.model.ModelCamelContext model)) {
+        if (!(context instanceof ModelCamelContext model)) {
             return Map.of();
         }
         var definition = model.getRouteDefinition(routeId);

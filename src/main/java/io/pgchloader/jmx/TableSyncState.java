@@ -1,7 +1,7 @@
 package io.pgchloader.jmx;
 
-import io.pgchloader.sync.SyncCycle;
-import io.pgchloader.sync.WriteHorizon;
+import io.pgchloader.cycle.SyncCycle;
+import io.pgchloader.postgres.WriteHorizon;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

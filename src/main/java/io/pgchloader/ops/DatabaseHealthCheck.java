@@ -3,6 +3,7 @@ package io.pgchloader.ops;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -146,7 +147,7 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
             root = root.getCause();
         }
         String message = root.getMessage() != null && !root.getMessage().isBlank() ? root.getMessage()
-                : root instanceof java.net.ConnectException ? "connection refused (nothing listens there, or a firewall)"
+                : root instanceof ConnectException ? "connection refused (nothing listens there, or a firewall)"
                 : root.getClass().getSimpleName();
         return message.length() > 300 ? message.substring(0, 300) + "…" : message;
     }

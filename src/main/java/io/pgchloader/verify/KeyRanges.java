@@ -1,7 +1,7 @@
 package io.pgchloader.verify;
 
-import io.pgchloader.sync.Identifiers;
-import io.pgchloader.sync.PgColumn;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.postgres.PgColumn;
 import java.math.BigInteger;
 import java.util.List;
 import java.util.Set;

@@ -1,14 +1,14 @@
 package io.pgchloader.verify;
 
-import io.pgchloader.sync.ClickHouseTypes;
-import io.pgchloader.sync.Identifiers;
-import io.pgchloader.sync.PgColumn;
-import io.pgchloader.sync.PostgresCatalog;
-import io.pgchloader.sync.SourceTable;
-import io.pgchloader.sync.SyncEnvironment;
-import io.pgchloader.sync.SyncException;
-import io.pgchloader.sync.TargetTable;
-import io.pgchloader.sync.WriteHorizon;
+import io.pgchloader.clickhouse.PgToClickHouse;
+import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.common.SyncException;
+import io.pgchloader.cycle.SyncEnvironment;
+import io.pgchloader.postgres.PgColumn;
+import io.pgchloader.postgres.PostgresCatalog;
+import io.pgchloader.postgres.SourceTable;
+import io.pgchloader.postgres.WriteHorizon;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -20,10 +20,12 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -140,7 +142,7 @@ final class TableCheck {
             }
         }
         String compared = "versions before " + show(cutoff) + " compared" + (newer == 0 ? ""
-                : ", " + rows(newer) + " newer in PostgreSQL not yet") + String.format(java.util.Locale.ROOT, " (%.2f s)", (System.nanoTime() - started) / 1e9);
+                : ", " + rows(newer) + " newer in PostgreSQL not yet") + String.format(Locale.ROOT, " (%.2f s)", (System.nanoTime() - started) / 1e9);
         if (differing.isEmpty()) {
             return new Result(spec, Status.OK, spec.qualifiedName() + ": OK, " + rows(pgRows) + " equal in "
                     + ranges.describeAll() + "; " + compared, List.of());
@@ -181,7 +183,7 @@ final class TableCheck {
         for (String name : List.of(spec.createdColumn(), spec.updatedColumn())) {
             PgColumn column = source.column(name).orElseThrow(() -> new VerifyException(spec.qualifiedName()
                     + " has no column " + name + ": set the templatedRoute parameters createdColumn and updatedColumn."));
-            if (!ClickHouseTypes.isTimestamp(column.type())) {
+            if (!PgToClickHouse.isTimestamp(column.type())) {
                 throw new VerifyException(spec.qualifiedName() + "." + name + " is not a timestamp or timestamptz column.");
             }
         }
@@ -217,7 +219,7 @@ final class TableCheck {
             if (newest != null && !newest.isEmpty()) {
                 // the newest version itself is included: its ties all arrived (they are below the loader's horizon)
                 Instant position = LocalDateTime.parse(newest, DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]"))
-                        .toInstant(ZoneOffset.UTC).plus(1, java.time.temporal.ChronoUnit.MICROS);
+                        .toInstant(ZoneOffset.UTC).plus(1, ChronoUnit.MICROS);
                 cutoff = position.isBefore(cutoff) ? position : cutoff;
             }
         }
@@ -501,11 +503,11 @@ final class TableCheck {
     }
 
     private static String show(long micros) {
-        return show(Instant.EPOCH.plus(micros, java.time.temporal.ChronoUnit.MICROS));
+        return show(Instant.EPOCH.plus(micros, ChronoUnit.MICROS));
     }
 
     private static String rows(long n) {
-        return String.format(java.util.Locale.ROOT, "%,d %s", n, n == 1 ? "row" : "rows");
+        return String.format(Locale.ROOT, "%,d %s", n, n == 1 ? "row" : "rows");
     }
 
     /** An SQLException crossing a CompletableFuture. */

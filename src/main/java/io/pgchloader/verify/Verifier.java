@@ -2,9 +2,8 @@ package io.pgchloader.verify;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.pgchloader.CycleRunner;
 import io.pgchloader.LoaderApplication;
-import io.pgchloader.sync.SyncEnvironment;
+import io.pgchloader.cycle.SyncEnvironment;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.pgchloader.bench;
 
+import io.pgchloader.cycle.SyncCycle;
 import io.pgchloader.demo.SeedData;
 import io.pgchloader.demo.SqlScripts;
 import io.pgchloader.embedded.EmbeddedDatabases;
@@ -7,12 +8,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,6 +25,7 @@ import java.util.TimeZone;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /**
@@ -100,7 +104,7 @@ public final class Benchmark {
 
     private static Variant parseVariant(String spec) {
         String[] parts = spec.trim().split("\\s+");
-        Map<String, String> parameters = new java.util.LinkedHashMap<>();
+        Map<String, String> parameters = new LinkedHashMap<>();
         Integer fetch = null;
         Path template = null;
         List<String> jvm = new ArrayList<>();
@@ -176,8 +180,8 @@ public final class Benchmark {
             if (rounds.size() > 1) {
                 say("");
                 say("=== Medians over %d rounds ===", rounds.size());
-                say("native pull: %.2f s (%.2f .. %.2f)", median(natives), java.util.Collections.min(natives),
-                        java.util.Collections.max(natives));
+                say("native pull: %.2f s (%.2f .. %.2f)", median(natives), Collections.min(natives),
+                        Collections.max(natives));
                 for (int i = 0; i < variants.size(); i++) {
                     List<Double> cycles = new ArrayList<>();
                     List<Double> ratios = new ArrayList<>();
@@ -189,9 +193,9 @@ public final class Benchmark {
                         peak = Math.max(peak, r.peakRssKb / 1024);
                     }
                     say("%-22s cycle %.2f s (%.2f .. %.2f), %,.0f rows/s, ratio %.2f (%.2f .. %.2f), peak RSS up to %d MB",
-                            variants.get(i).label(), median(cycles), java.util.Collections.min(cycles),
-                            java.util.Collections.max(cycles), rows / median(cycles), median(ratios),
-                            java.util.Collections.min(ratios), java.util.Collections.max(ratios), peak);
+                            variants.get(i).label(), median(cycles), Collections.min(cycles),
+                            Collections.max(cycles), rows / median(cycles), median(ratios),
+                            Collections.min(ratios), Collections.max(ratios), peak);
                 }
             }
             List<Run> runs = rounds.get(0);
@@ -206,7 +210,7 @@ public final class Benchmark {
 
     private static double median(List<Double> values) {
         List<Double> sorted = new ArrayList<>(values);
-        java.util.Collections.sort(sorted);
+        Collections.sort(sorted);
         int n = sorted.size();
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
@@ -319,7 +323,7 @@ public final class Benchmark {
         Path dir = Files.createDirectories(work.resolve(v.label));
         Path routes = Files.createDirectories(dir.resolve("routes"));
         Path template = v.template != null ? v.template : Path.of("routes/pg-to-clickhouse.yaml");
-        Files.copy(template, routes.resolve("pg-to-clickhouse.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(template, routes.resolve("pg-to-clickhouse.yaml"), StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(routes.resolve("tables.yaml"), """
                 - templatedRoute:
                     routeTemplateRef: pg-to-clickhouse
@@ -330,7 +334,7 @@ public final class Benchmark {
                 """ + v.parameters.entrySet().stream().map(p -> """
                       - name: %s
                         value: "%s"
-                """.formatted(p.getKey(), p.getValue())).collect(java.util.stream.Collectors.joining()));
+                """.formatted(p.getKey(), p.getValue())).collect(Collectors.joining()));
         List<String> jvm = new ArrayList<>(v.jvm);
         if (jfr) {
             Files.createDirectories(jfrDir);

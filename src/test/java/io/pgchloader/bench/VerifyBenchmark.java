@@ -1,6 +1,7 @@
 package io.pgchloader.bench;
 
 import io.pgchloader.LoaderApplication;
+import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.config.Settings;
 import io.pgchloader.embedded.EmbeddedDatabases;
 import io.pgchloader.verify.Verifier;

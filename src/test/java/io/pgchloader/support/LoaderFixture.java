@@ -4,14 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.LoaderApplication;
 import io.pgchloader.config.Settings;
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.SyncStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -111,7 +113,7 @@ public final class LoaderFixture implements AutoCloseable {
 
     /** A connection to the test's PostgreSQL database as another role (the embedded server trusts local logins). */
     public Connection postgresAs(String role) throws SQLException {
-        return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + TestDatabases.servers().postgresPort()
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + TestDatabases.servers().postgresPort()
                 + "/" + database, role, "");
     }
 
@@ -179,7 +181,7 @@ public final class LoaderFixture implements AutoCloseable {
      * Polls ClickHouse until the query's single value equals the expected one, while the loader process
      * that should deliver it keeps running.
      */
-    public void awaitValue(String sql, String expected, LoaderProcess syncing, java.time.Duration limit) throws Exception {
+    public void awaitValue(String sql, String expected, LoaderProcess syncing, Duration limit) throws Exception {
         long deadline = System.nanoTime() + limit.toNanos();
         String last = null;
         while (System.nanoTime() < deadline) {

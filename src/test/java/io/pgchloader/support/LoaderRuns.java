@@ -1,5 +1,8 @@
 package io.pgchloader.support;
 
+import io.pgchloader.cycle.RetryPolicy;
+import io.pgchloader.cycle.SyncCycle;
+import io.pgchloader.cycle.TableSync;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,0 +1,305 @@
+package io.pgchloader.clickhouse;
+
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.common.SyncException;
+import io.pgchloader.postgres.PgColumn;
+import io.pgchloader.postgres.SourceTable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+
+/**
+ * The ClickHouse side of a table: whether it exists, whether its columns fit the source, and the DDL
+ * that creates it from the PostgreSQL catalog when it does not.
+ */
+public final class TargetTable {
+
+    /**
+     * The ReplacingMergeTree version: the row's updated timestamp, or its created one while it was never
+     * updated. Materialized by ClickHouse, so backfill and increments share one version semantics and
+     * the order in which copies of a row arrive never matters.
+     */
+    public static final String VERSION_COLUMN = "_version";
+
+    private final String database;
+    private final String table;
+    private final Map<String, String> columns;
+    /** Columns ClickHouse fills itself (DEFAULT, MATERIALIZED, ALIAS, EPHEMERAL): never the loader's to change. */
+    private final Set<String> computed;
+    private final String engine;
+    private final String comment;
+    private final String sortingKey;
+    private final long rows;
+
+    private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
+                        String comment, String sortingKey, long rows) {
+        this.database = database;
+        this.table = table;
+        this.columns = columns;
+        this.computed = computed;
+        this.engine = engine;
+        this.comment = comment;
+        this.sortingKey = sortingKey;
+        this.rows = rows;
+    }
+
+    public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
+        Map<String, String> columns = new LinkedHashMap<>();
+        Set<String> computed = new HashSet<>();
+        String engine = null;
+        String comment = null;
+        String sortingKey = null;
+        long rows = 0;
+        try (Connection connection = clickHouse.getConnection()) {
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT engine, comment, coalesce(total_rows, 0), sorting_key FROM system.tables WHERE database = "
+                            + Identifiers.chString(database) + " AND name = " + Identifiers.chString(table));
+                 ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    engine = rs.getString(1);
+                    comment = rs.getString(2);
+                    rows = rs.getLong(3);
+                    sortingKey = rs.getString(4);
+                }
+            }
+            if (engine != null) {
+                try (PreparedStatement ps = connection.prepareStatement(
+                        "SELECT name, type, default_kind FROM system.columns WHERE database = " + Identifiers.chString(database)
+                                + " AND table = " + Identifiers.chString(table) + " ORDER BY position");
+                     ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        columns.put(rs.getString(1), rs.getString(2));
+                        if (!rs.getString(3).isEmpty()) {
+                            computed.add(rs.getString(1));
+                        }
+                    }
+                }
+            }
+        }
+        return new TargetTable(database, table, columns, computed, engine, comment, sortingKey, rows);
+    }
+
+    /** The table's comment, empty when it has none. */
+    public String comment() {
+        return comment == null ? "" : comment;
+    }
+
+    public boolean isEmpty() {
+        return rows == 0;
+    }
+
+    public boolean exists() {
+        return engine != null;
+    }
+
+    public String qualifiedName() {
+        return Identifiers.ch(database, table);
+    }
+
+    /**
+     * The DDL that makes the target fit the source: nothing when it does, one {@code ADD COLUMN} per
+     * column PostgreSQL gained (schema drift). Refuses a target the loader cannot keep free of
+     * duplicates, or whose columns would not hold the source's values exactly.
+     */
+    public List<String> alterToFit(SourceTable source) {
+        if (!engine.contains("ReplacingMergeTree")) {
+            throw new SyncException("ClickHouse table " + database + "." + table + " uses engine " + engine
+                    + ", so reruns would duplicate rows: recreate it as ReplacingMergeTree (or drop it and let the loader create it).");
+        }
+        List<String> ddl = new ArrayList<>();
+        for (PgColumn column : source.columns()) {
+            String expected = PgToClickHouse.columnType(column);
+            String actual = columns.get(column.name());
+            if (actual == null) {
+                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " "
+                        + addedType(column));
+                continue;
+            }
+            String misfit = TypeFit.misfit(expected, actual);
+            if (misfit != null) {
+                throw new SyncException("ClickHouse column " + database + "." + table + "." + column.name() + " is " + actual
+                        + " and cannot hold PostgreSQL " + source.schema() + "." + source.table() + "." + column.name()
+                        + " (" + column.type().name() + ") exactly: " + misfit + ". Change it with ALTER TABLE "
+                        + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(column.name()) + " " + expected + ".");
+            }
+        }
+        ddl.addAll(nullableForDroppedColumns(source));
+        return ddl;
+    }
+
+    /**
+     * Columns PostgreSQL no longer has (dropped, or renamed) stay in ClickHouse with the values they held.
+     * Versions written from now on carry no value for them: the column becomes Nullable, so they hold NULL
+     * (unknown) instead of a made-up 0 or ''. Arrays cannot be Nullable in ClickHouse: they hold [].
+     */
+    private List<String> nullableForDroppedColumns(SourceTable source) {
+        List<String> ddl = new ArrayList<>();
+        for (Map.Entry<String, String> column : columns.entrySet()) {
+            String name = column.getKey();
+            String type = column.getValue();
+            if (name.equals(VERSION_COLUMN) || computed.contains(name) || source.column(name).isPresent()) {
+                continue;
+            }
+            String nullable = nullable(type);
+            if (nullable != null) {
+                ddl.add("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(name) + " " + nullable);
+            }
+        }
+        return ddl;
+    }
+
+    /** The Nullable form of a ClickHouse type, or null when it is Nullable already or cannot be. */
+    static String nullable(String type) {
+        if (type.startsWith("Nullable(") || type.startsWith("Array(") || type.startsWith("Map(") || type.startsWith("Tuple(")
+                || type.startsWith("LowCardinality(Nullable(") || type.startsWith("Nested(") || type.startsWith("JSON")
+                || type.startsWith("Variant(") || type.startsWith("Dynamic")) {
+            return null;
+        }
+        if (type.startsWith("LowCardinality(")) {
+            return "LowCardinality(Nullable(" + type.substring("LowCardinality(".length()) + ")";
+        }
+        return "Nullable(" + type + ")";
+    }
+
+    /**
+     * Stops the table when the target's sorting key is not the key the loader uses: a ReplacingMergeTree
+     * keeps one row per sorting key, so a coarser one merges distinct rows into one (rows vanish) and a
+     * finer one keeps old versions beside new ones.
+     */
+    public void checkSortingKey(SourceTable source, List<String> key) {
+        String expression = unwrapped(sortingKey == null ? "" : sortingKey.strip());
+        List<String> ordered = sortingKeyColumns(expression);
+        if (ordered != null && ordered.size() == key.size() && Set.copyOf(ordered).equals(Set.copyOf(key))) {
+            return;
+        }
+        String rename = Identifiers.ch(database, table + "_old");
+        throw new SyncException("ClickHouse table " + qualifiedName() + " is ordered by (" + expression + "), but the key of " + source.qualifiedName() + " is (" + String.join(", ", key) + "): a ReplacingMergeTree"
+                + " keeps one row per sorting key, so rows would replace each other or old versions stay. Rebuild it: RENAME"
+                + " TABLE " + qualifiedName() + " TO " + rename + " (or DROP TABLE " + qualifiedName() + "); the next cycle"
+                + " creates it ordered by the key and backfills it from PostgreSQL. (If the key changed by mistake, set the"
+                + " templatedRoute parameter primaryKey to the target's sorting key.)");
+    }
+
+    /** A sorting key without the parentheses around the whole of it, as ClickHouse shows {@code ORDER BY (id)}. */
+    static String unwrapped(String expression) {
+        if (!expression.startsWith("(") || !expression.endsWith(")")) {
+            return expression;
+        }
+        int depth = 0;
+        boolean quoted = false;
+        for (int i = 0; i < expression.length(); i++) {
+            char c = expression.charAt(i);
+            if (quoted) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '`') {
+                    quoted = false;
+                }
+            } else if (c == '`') {
+                quoted = true;
+            } else if (c == '(') {
+                depth++;
+            } else if (c == ')' && --depth == 0 && i < expression.length() - 1) {
+                // "(a) + (b)": the first parenthesis closes before the end
+                return expression;
+            }
+        }
+        return unwrapped(expression.substring(1, expression.length() - 1).strip());
+    }
+
+    /** The plain column names of a sorting key expression, or null when it holds anything else. */
+    static List<String> sortingKeyColumns(String expression) {
+        List<String> names = new ArrayList<>();
+        StringBuilder name = new StringBuilder();
+        boolean quoted = false;
+        boolean wasQuoted = false;
+        for (int i = 0; i < expression.length(); i++) {
+            char c = expression.charAt(i);
+            if (quoted) {
+                if (c == '\\' && i + 1 < expression.length()) {
+                    name.append(expression.charAt(++i));
+                } else if (c == '`') {
+                    quoted = false;
+                } else {
+                    name.append(c);
+                }
+            } else if (c == '`') {
+                quoted = true;
+                wasQuoted = true;
+            } else if (c == ',') {
+                if (name.isEmpty() && !wasQuoted) {
+                    return null;
+                }
+                names.add(name.toString());
+                name.setLength(0);
+                wasQuoted = false;
+            } else if (Character.isWhitespace(c)) {
+                // between names only
+            } else if (Character.isLetterOrDigit(c) || c == '_') {
+                if (wasQuoted) {
+                    return null;
+                }
+                name.append(c);
+            } else {
+                // a function, a tuple, an expression: not a plain column list
+                return null;
+            }
+        }
+        if (quoted) {
+            return null;
+        }
+        if (!name.isEmpty() || wasQuoted) {
+            names.add(name.toString());
+        }
+        return names;
+    }
+
+    /** Sets (or with "" clears) the table's comment, where a backfill in progress keeps its horizon. */
+    public static String commentSql(String qualifiedName, String comment) {
+        return "ALTER TABLE " + qualifiedName + " MODIFY COMMENT " + Identifiers.chString(comment);
+    }
+
+    /**
+     * A column PostgreSQL gained. Nullable even when PostgreSQL has it NOT NULL: rows synced before it
+     * existed show NULL (unknown) rather than a made-up 0 or ''.
+     */
+    private static String addedType(PgColumn column) {
+        String type = PgToClickHouse.columnType(column);
+        return type.startsWith("Nullable(") || type.startsWith("Array(") ? type : "Nullable(" + type + ")";
+    }
+
+    /**
+     * The ClickHouse type of each source column once {@link #alterToFit} is applied, in source order: what
+     * inserts must send, exactly (RowBinary carries no conversions). For a target that does not exist yet,
+     * the types {@link #createSql} gives it.
+     */
+    public List<String> insertTypes(SourceTable source) {
+        return source.columns().stream()
+                .map(c -> !exists() ? PgToClickHouse.columnType(c) : columns.getOrDefault(c.name(), addedType(c)))
+                .toList();
+    }
+
+    /** CREATE TABLE for a target that mirrors the source, ordered by its key. */
+    public static String createSql(String database, String table, SourceTable source, List<String> key,
+                                   String createdColumn, String updatedColumn, String comment) {
+        String columnList = source.columns().stream()
+                .map(c -> "    " + Identifiers.ch(c.name()) + " " + PgToClickHouse.columnType(c))
+                .collect(Collectors.joining(",\n"));
+        String version = "coalesce(" + Identifiers.ch(updatedColumn) + ", " + Identifiers.ch(createdColumn) + ")";
+        return "CREATE TABLE IF NOT EXISTS " + Identifiers.ch(database, table) + " (\n"
+                + columnList + ",\n"
+                + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') MATERIALIZED " + version + "\n"
+                + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ")\n"
+                + "ORDER BY (" + Identifiers.chList(key) + ")"
+                + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));
+    }
+}

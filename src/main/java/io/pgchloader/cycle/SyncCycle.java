@@ -1,0 +1,451 @@
+package io.pgchloader.cycle;
+
+import io.pgchloader.clickhouse.PgToClickHouse;
+import io.pgchloader.clickhouse.RowBinary;
+import io.pgchloader.clickhouse.RowBinaryInsert;
+import io.pgchloader.clickhouse.RowCounts;
+import io.pgchloader.clickhouse.StreamInsert;
+import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.postgres.PgType;
+import io.pgchloader.postgres.SourceRow;
+import io.pgchloader.postgres.SourceTable;
+import io.pgchloader.postgres.StreamWindow;
+import io.pgchloader.postgres.WriteHorizon;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One sync cycle of one table: the SQL it runs, the watermark ClickHouse reported and what was shipped.
+ * Travels through the route in the exchange variable {@code cycle}.
+ *
+ * <p>Two streams, each in the order of its own timestamp column, each resuming from its own watermark:
+ * <ul>
+ *   <li><b>created</b>: rows never updated ({@code updated IS NULL}) with {@code created >= } the largest
+ *   created value among never-updated rows in ClickHouse;</li>
+ *   <li><b>updated</b>: rows with {@code updated >= } the largest updated value in ClickHouse.</li>
+ * </ul>
+ * Batches go in one after the other in that order, so whatever ClickHouse holds of a stream is a prefix
+ * of it: a cycle that dies halfway leaves a watermark the next cycle can safely resume from, and rows
+ * tied on the watermark are read again ({@code >=}) instead of lost. Re-reading is harmless because the
+ * ReplacingMergeTree keeps one version per key. An empty target is a backfill: both streams unbounded.
+ */
+public final class SyncCycle implements RowCounts {
+
+    /** The two incremental streams, and the key-ordered backfill (see {@link KeyBackfill}). */
+    public enum Stream { created, updated, backfill }
+
+    private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+
+    private final TableSync table;
+    private final SourceTable source;
+    private final WriteHorizon horizon;
+    private final SyncEnvironment environment;
+    private final List<String> key;
+    private final String targetName;
+    private final List<String> targetDdl;
+    private final long startNanos = System.nanoTime();
+    private final Instant startedAt = Instant.now();
+
+    private long targetRows;
+    private Instant createdMark;
+    private Instant updatedMark;
+    private Stream stream;
+    /** The watermark the current stream started from, in microseconds as rows carry it (see PgToClickHouse). */
+    private Long streamStartMark;
+    private final RowBinaryInsert.Layout insertLayout;
+    private int streamColumnIndex;
+    private StreamInsert streamInsert;
+    private StreamProgress progress;
+    private KeyBackfill keyBackfill;
+    private ReadAhead reading;
+    private StreamProgress backfillProgress;
+    /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
+    private final long[] rowsPast = new long[3];
+    private final long[] rowsAtMark = new long[3];
+    private final long[] rowsBehind = new long[3];
+    /** Per stream: distinct keys ClickHouse already held at the watermark when the cycle began. */
+    private final long[] keysAtMark = new long[3];
+    private long batches;
+
+    SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
+              String targetName, List<String> targetDdl, RowBinaryInsert.Layout insertLayout) {
+        this.table = table;
+        this.source = source;
+        this.key = key;
+        this.horizon = horizon;
+        this.environment = environment;
+        this.targetName = targetName;
+        this.targetDdl = targetDdl;
+        this.insertLayout = insertLayout;
+    }
+
+    /** CREATE TABLE for a missing target, ADD COLUMN for columns PostgreSQL gained; usually empty. */
+    public List<String> getTargetDdl() {
+        return targetDdl;
+    }
+
+    public int getBatchSize() {
+        return table.getBatchSize();
+    }
+
+    /**
+     * One row: how many rows the target holds, the watermark of each stream in microseconds since the epoch
+     * (whatever time zone the column shows), and how many
+     * keys sit exactly at each watermark (so rows read again there are not reported as new).
+     */
+    public String getWatermarkSql() {
+        String created = Identifiers.ch(table.getCreatedColumn());
+        String updated = Identifiers.ch(table.getUpdatedColumn());
+        String keyTuple = "tuple(" + Identifiers.chList(key) + ")";
+        return "WITH (SELECT maxIfOrNull(" + created + ", isNull(" + updated + ")) FROM " + targetName + ") AS cm,"
+                + " (SELECT maxOrNull(" + updated + ") FROM " + targetName + ") AS um"
+                + " SELECT count() AS target_rows, toUnixTimestamp64Micro(cm) AS created_mark, toUnixTimestamp64Micro(um) AS updated_mark,"
+                + " uniqExactIf(" + keyTuple + ", isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
+                + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark"
+                + " FROM " + targetName;
+    }
+
+    /** Takes the row of {@link #getWatermarkSql()} as camel-jdbc returns it. */
+    public void acceptWatermark(Object result) {
+        Map<?, ?> row = result instanceof List<?> list ? (Map<?, ?>) list.get(0) : (Map<?, ?>) result;
+        targetRows = ((Number) row.get("target_rows")).longValue();
+        createdMark = parseMark(row.get("created_mark"));
+        updatedMark = parseMark(row.get("updated_mark"));
+        keysAtMark[Stream.created.ordinal()] = ((Number) row.get("created_keys_at_mark")).longValue();
+        keysAtMark[Stream.updated.ordinal()] = ((Number) row.get("updated_keys_at_mark")).longValue();
+    }
+
+    private static Instant parseMark(Object micros) {
+        return micros == null ? null : PgToClickHouse.instantOfMicros(((Number) micros).longValue());
+    }
+
+    public boolean isBackfill() {
+        return keyBackfill != null || targetRows == 0;
+    }
+
+    /** Selects the stream the next SQL getters describe. */
+    public void startStream(String name) {
+        stream = Stream.valueOf(name);
+        streamStartMark = mark() == null ? null : PgToClickHouse.microsOf(mark());
+        streamColumnIndex = source.columnNames().indexOf(streamColumn());
+        streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
+        if (stream == Stream.backfill) {
+            keyBackfill.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
+            if (backfillProgress == null) {
+                // one progress for all chunks, against PostgreSQL's estimate of the whole backfill
+                backfillProgress = new StreamProgress(source.qualifiedName() + " (backfill in key order)",
+                        environment.progressEvery(), environment.postgres(), keyBackfill.estimateSql(),
+                        keyBackfill.estimateParameters());
+            }
+            progress = backfillProgress;
+        } else {
+            progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
+                    environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
+        }
+    }
+
+    /** The current stream's reading thread, stopped at the latest when the cycle ends (see {@link #close}). */
+    void readingFrom(ReadAhead batches) {
+        reading = batches;
+    }
+
+    /** Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind. */
+    public void close() {
+        if (reading != null) {
+            reading.close();
+        }
+        if (streamInsert != null) {
+            streamInsert.abandon();
+        }
+    }
+
+    /** The key-ordered backfill this cycle runs before its streams, or null (see {@link KeyBackfill}). */
+    public KeyBackfill getKeyBackfill() {
+        return keyBackfill;
+    }
+
+    // not named keyBackfill(..): the route's ${variable.cycle.keyBackfill} would call it instead of the getter
+    void useKeyBackfill(KeyBackfill backfill) {
+        keyBackfill = backfill;
+    }
+
+    public String getBackfillPositionSql() {
+        return keyBackfill.positionSql(targetName);
+    }
+
+    /** Ends the backfill: the target's comment no longer marks one in progress. */
+    public String getBackfillDoneSql() {
+        return TargetTable.commentSql(targetName, "");
+    }
+
+    public void acceptBackfillPosition(Object rows) {
+        keyBackfill.acceptPosition((List<?>) rows);
+    }
+
+    public void backfillChunkDone() {
+        keyBackfill.chunkDone(rowsPast[Stream.backfill.ordinal()]);
+    }
+
+    private Instant mark() {
+        return switch (stream) {
+            case created -> createdMark;
+            case updated -> updatedMark;
+            case backfill -> null;
+        };
+    }
+
+    /** The column a stream is ordered and counted by; the key-ordered backfill counts by created. */
+    private String streamColumn() {
+        return stream == Stream.updated ? table.getUpdatedColumn() : table.getCreatedColumn();
+    }
+
+    /**
+     * The PostgreSQL query of the current stream: its window {@code [watermark, horizon)} (see
+     * {@link StreamWindow}), in the order of its timestamp.
+     */
+    public String getSelectSql() {
+        if (stream == Stream.backfill) {
+            return keyBackfill.chunkSql();
+        }
+        String column = Identifiers.pg(streamColumn());
+        String where = (stream == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "")
+                + (lowerBound() == null ? "" : column + " >= ? AND ")
+                + column + " < ?";
+        return "SELECT " + Identifiers.pgList(source.columnNames())
+                + " FROM " + Identifiers.pg(source.schema(), source.table())
+                + " WHERE " + where
+                + " ORDER BY " + column;
+    }
+
+    /** The window's bounds, typed like the column so PostgreSQL compares exactly and uses its index. */
+    public List<Object> getSelectParameters() {
+        if (stream == Stream.backfill) {
+            return keyBackfill.chunkParameters();
+        }
+        Object lower = lowerBound();
+        Object upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
+        return lower == null ? List.of(upper) : List.of(lower, upper);
+    }
+
+    private Object lowerBound() {
+        if (keyBackfill != null && keyBackfill.horizon().equals(horizon.bound())) {
+            // a backfill begun in this cycle copied every row version below this very horizon: the
+            // streams' windows are empty (the next cycle starts them from ClickHouse's watermarks)
+            return StreamWindow.at(streamType(), horizon.bound(), environment.timestampZone());
+        }
+        return StreamWindow.lower(streamType(), mark(), horizon, environment.timestampZone(), environment.lookback());
+    }
+
+    private PgType streamType() {
+        return source.column(streamColumn()).orElseThrow().type();
+    }
+
+    /** The ClickHouse insert of a batch: every source column by name, in RowBinary (see RowBinaryInsert). */
+    public String getInsertSql() {
+        return getInsertLayout().sql();
+    }
+
+    RowBinaryInsert.Layout getInsertLayout() {
+        return insertLayout;
+    }
+
+    /** Rows of one stream counted on their way to ClickHouse, added to the cycle once their INSERT succeeded. */
+    private final class Tally implements RowCounts.Count {
+        long past;
+        long atMark;
+        long behind;
+        long batches;
+        /** The stream column's value in the last row, in microseconds. */
+        Long last;
+
+        @Override
+        public long rows() {
+            return past + atMark + behind;
+        }
+
+        /**
+         * Rows at the watermark the stream started from count as new only beyond the keys ClickHouse held
+         * there; rows behind it (lookback) count as re-read.
+         */
+        @Override
+        public void count(SourceRow row) {
+            long value = row.micros(streamColumnIndex);
+            int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
+            if (order > 0) {
+                past++;
+            } else if (order == 0) {
+                atMark++;
+            } else {
+                behind++;
+            }
+            last = value;
+        }
+
+        @Override
+        public void batch() {
+            batches++;
+        }
+
+        @Override
+        public void add(RowCounts.Count other) {
+            Tally later = (Tally) other;
+            past += later.past;
+            atMark += later.atMark;
+            behind += later.behind;
+            batches += later.batches;
+            if (later.last != null) {
+                last = later.last;
+            }
+        }
+
+        @Override
+        public Tally copy() {
+            Tally t = new Tally();
+            t.past = past;
+            t.atMark = atMark;
+            t.behind = behind;
+            t.batches = batches;
+            t.last = last;
+            return t;
+        }
+    }
+
+    @Override
+    public RowCounts.Count newCount() {
+        return new Tally();
+    }
+
+    /** Where the current stream's rows go: created at {@link #startStream}, one per stream. */
+    StreamInsert streamInsert() {
+        return streamInsert;
+    }
+
+    /** Rows ClickHouse accepted: counted, and the stream's watermark moves to the last of them. */
+    @Override
+    public void shipped(RowCounts.Count rows) {
+        Tally tally = (Tally) rows;
+        int s = stream.ordinal();
+        rowsPast[s] += tally.past;
+        rowsAtMark[s] += tally.atMark;
+        rowsBehind[s] += tally.behind;
+        batches += tally.batches;
+        progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s]);
+        // the backfill goes by key: the watermarks are read from ClickHouse once it is done
+        if (tally.last != null && stream != Stream.backfill) {
+            Instant last = PgToClickHouse.instantOfMicros(tally.last);
+            if (stream == Stream.created) {
+                createdMark = last;
+            } else {
+                updatedMark = last;
+            }
+        }
+    }
+
+    /** Rows of the current stream still on their way (none once the stream's last batch went). */
+    public long rowsWaiting() {
+        return streamInsert == null ? 0 : streamInsert.waitingRows();
+    }
+
+    public String tableName() {
+        return source.qualifiedName();
+    }
+
+    /** A row's key for a message, e.g. {@code id = 42}. */
+    String describeKey(SourceRow row) {
+        StringBuilder text = new StringBuilder();
+        for (String column : key) {
+            int i = source.columnNames().indexOf(column);
+            Object value = row.values()[i];
+            SourceRow.Column c = row.shape().column(i);
+            text.append(text.isEmpty() ? "" : ", ").append(column).append(" = ")
+                    .append(value == null ? "NULL" : c.raw() ? PgToClickHouse.value(c, (byte[]) value) : value);
+        }
+        return text.toString();
+    }
+
+    private long newRows(Stream s) {
+        int i = s.ordinal();
+        return rowsPast[i] + Math.max(0, rowsAtMark[i] - keysAtMark[i]);
+    }
+
+    private long rereadRows() {
+        long reread = 0;
+        for (int i = 0; i < 2; i++) {
+            reread += Math.min(rowsAtMark[i], keysAtMark[i]) + rowsBehind[i];
+        }
+        return reread;
+    }
+
+    /** New rows: those of the created stream, and every row the key-ordered backfill copied. */
+    public long rowsCreated() {
+        return newRows(Stream.created) + rowsPast[Stream.backfill.ordinal()];
+    }
+
+    public long rowsUpdated() {
+        return newRows(Stream.updated);
+    }
+
+    public long batches() {
+        return batches;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    /** The write horizon the cycle read up to: every row version below it was in PostgreSQL's snapshot. */
+    public WriteHorizon horizon() {
+        return horizon;
+    }
+
+    public double seconds() {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    public Instant createdMark() {
+        return createdMark;
+    }
+
+    public Instant updatedMark() {
+        return updatedMark;
+    }
+
+    /**
+     * The newer of the two watermarks as an instant, or null while the target is empty. Watermarks of
+     * {@code timestamp} columns are wall-clock values, read in {@code POSTGRES_TIMEZONE} here.
+     */
+    public Instant newestWatermark() {
+        Instant newest = null;
+        for (Stream s : Stream.values()) {
+            Instant mark = s == Stream.created ? createdMark : updatedMark;
+            if (mark == null) {
+                continue;
+            }
+            String column = s == Stream.created ? table.getCreatedColumn() : table.getUpdatedColumn();
+            Instant instant = source.column(column).orElseThrow().type().name().equals("timestamptz") ? mark
+                    : LocalDateTime.ofInstant(mark, ZoneOffset.UTC).atZone(environment.timestampZone()).toInstant();
+            if (newest == null || instant.isAfter(newest)) {
+                newest = instant;
+            }
+        }
+        return newest;
+    }
+
+    /** The cycle's log line: rows per stream, batches, duration and the watermark it leaves behind. */
+    public String summary() {
+        return String.format("%s%s: created %d, updated %d rows (%d read again) in %d batches, %.2f s,"
+                        + " watermark created %s, updated %s",
+                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + (keyBackfill.chunks() == 1 ? " chunk)" : " chunks)")
+                        : isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
+                seconds(), show(createdMark), show(updatedMark));
+    }
+
+    private static String show(Instant mark) {
+        return mark == null ? "-" : CLICKHOUSE_DATETIME.format(LocalDateTime.ofInstant(mark, ZoneOffset.UTC));
+    }
+}

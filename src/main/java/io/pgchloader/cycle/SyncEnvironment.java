@@ -1,0 +1,16 @@
+package io.pgchloader.cycle;
+
+import io.pgchloader.postgres.OpenTransactions;
+import java.time.Duration;
+import java.time.ZoneId;
+import javax.sql.DataSource;
+
+/**
+ * What every table route shares: both databases, the ClickHouse database name, the zone of
+ * timestamp-without-time-zone columns, the lookback, the watch on PostgreSQL's open transactions and the
+ * status board.
+ */
+public record SyncEnvironment(DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
+                              ZoneId timestampZone, Duration lookback, Duration progressEvery, SyncStatus status,
+                              OpenTransactions openTransactions) {
+}

@@ -1,0 +1,376 @@
+package io.pgchloader.cycle;
+
+import io.pgchloader.clickhouse.PgToClickHouse;
+import io.pgchloader.clickhouse.RowBinaryInsert;
+import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.common.SyncException;
+import io.pgchloader.postgres.PgColumn;
+import io.pgchloader.postgres.PostgresCatalog;
+import io.pgchloader.postgres.SourceTable;
+import io.pgchloader.postgres.StreamWindow;
+import io.pgchloader.postgres.WriteHorizon;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One synced table: the route template's parameters, and the steps of its cycle that need Java
+ * (catalog, watermark, the cycle's log line). Created once per templatedRoute as the template's local
+ * bean {@code tableSync}.
+ */
+public class TableSync implements CamelContextAware {
+
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.sync");
+
+    /** An open transaction this old is worth a warning: it holds back every table of the database. */
+    private static final long HORIZON_LAG_WARNING_SECONDS = 300;
+    /** Clocks of other machines may run a little ahead; beyond this a timestamp is "in the future". */
+    private static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
+
+    private CamelContext camelContext;
+    private boolean toldAboutHiddenActivity;
+    private String warnedAssumed = "";
+    private String schema = "public";
+    private String table;
+    private String targetTable;
+    private String primaryKey = "";
+    private String createdColumn = "created_at";
+    private String updatedColumn = "updated_at";
+    private int batchSize = 5000;
+    private int insertRows = 100_000;
+    private int backfillChunkRows = 1_000_000;
+    private volatile boolean indexesChecked;
+
+    /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
+    public void beginCycle(Exchange exchange) throws SQLException {
+        SyncEnvironment env = environment();
+        SourceTable source = PostgresCatalog.describe(env.postgres(), schema, table);
+        List<String> key = key(source);
+        checkTimestampColumns(source);
+        if (!indexesChecked) {
+            indexesChecked = true;
+            warnAboutMissingIndexes(source);
+        }
+
+        String target = targetTable();
+        String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
+        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
+        WriteHorizon horizon = env.openTransactions().horizon();
+        reportHorizon(source, horizon, env);
+        reportFutureRows(source, horizon, env);
+        boolean byKey = KeyBackfill.suits(source, key);
+        List<String> ddl = new ArrayList<>();
+        KeyBackfill backfill = null;
+        if (existing.exists()) {
+            existing.checkSortingKey(source, key);
+            ddl.addAll(existing.alterToFit(source));
+            for (String statement : ddl) {
+                // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
+                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), statement);
+            }
+            Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
+            if (unfinished.isPresent()) {
+                if (!byKey) {
+                    // the streams would take the largest timestamps of a key range for how far the table is
+                    throw new SyncException("ClickHouse table " + targetName + " holds an unfinished backfill in key order,"
+                            + " but the key " + key + " is not integer columns any more: set primaryKey back, or drop the"
+                            + " ClickHouse table to backfill it again.");
+                }
+                backfill = keyBackfill(source, key, unfinished.get(), env);
+                LOG.info("{}: resuming the backfill in key order where ClickHouse stopped (rows older than {})",
+                        source.qualifiedName(), unfinished.get());
+            } else if (byKey && existing.isEmpty() && existing.comment().isEmpty()) {
+                backfill = keyBackfill(source, key, horizon.bound(), env);
+                ddl.add(TargetTable.commentSql(targetName, KeyBackfill.comment(horizon.bound())));
+            }
+        } else {
+            if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+                throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
+                        + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
+            }
+            if (byKey) {
+                backfill = keyBackfill(source, key, horizon.bound(), env);
+            }
+            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn,
+                    backfill == null ? null : KeyBackfill.comment(backfill.horizon())));
+            LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
+        }
+        RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
+        SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert);
+        cycle.useKeyBackfill(backfill);
+        exchange.setVariable("cycle", cycle);
+    }
+
+    private KeyBackfill keyBackfill(SourceTable source, List<String> key, Instant horizon, SyncEnvironment env) {
+        return new KeyBackfill(source, key, horizon, backfillChunkRows, createdColumn, updatedColumn, env.timestampZone());
+    }
+
+    /**
+     * Rows stamped in the future wait until their time comes (shipping them would move the watermark
+     * past every row written meanwhile). That must never be silent.
+     */
+    private void reportFutureRows(SourceTable source, WriteHorizon horizon, SyncEnvironment env) throws SQLException {
+        Instant soon = horizon.now().plus(FUTURE_TOLERANCE);
+        String created = Identifiers.pg(createdColumn);
+        String updated = Identifiers.pg(updatedColumn);
+        String table = Identifiers.pg(source.schema(), source.table());
+        try (Connection connection = env.postgres().getConnection();
+             PreparedStatement ps = connection.prepareStatement("SELECT (SELECT count(*) FROM " + table + " WHERE " + updated
+                     + " IS NULL AND " + created + " > ?) + (SELECT count(*) FROM " + table + " WHERE " + updated + " > ?)")) {
+            try {
+                ps.setObject(1, StreamWindow.at(source.column(createdColumn).orElseThrow().type(), soon, env.timestampZone()));
+                ps.setObject(2, StreamWindow.at(source.column(updatedColumn).orElseThrow().type(), soon, env.timestampZone()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long future = rs.getLong(1);
+                    if (future > 0) {
+                        LOG.warn("{}: {} row(s) have {} or {} in the future; they wait until that time comes."
+                                        + " Timestamps must come from the database clock (now(), a trigger).",
+                                source.qualifiedName(), future, createdColumn, updatedColumn);
+                    }
+                }
+            } finally {
+                connection.rollback();
+            }
+        }
+    }
+
+    /** Says why rows may be held back, or re-read, so a lagging table is never a mystery. */
+    private void reportHorizon(SourceTable source, WriteHorizon horizon, SyncEnvironment env) {
+        if (!horizon.seesAll() && !toldAboutHiddenActivity) {
+            toldAboutHiddenActivity = true;
+            LOG.info("{}: the loader's role cannot see when other roles' transactions began (no pg_read_all_stats);"
+                    + " it times them by watching which transactions are open, which holds rows back a little longer."
+                    + " Grant pg_read_all_stats to the loader's role for exact start times.", source.qualifiedName());
+        }
+        String assumed = String.join(", ", horizon.assumed());
+        if (!horizon.complete() && !assumed.equals(warnedAssumed)) {
+            LOG.warn("{}: the transaction(s) of {} were open before the loader could see when they began (their activity"
+                            + " is hidden: no pg_read_all_stats, or track_activities off); assuming they began at most"
+                            + " SYNC_LOOKBACK_SECONDS ({} s) before, rows written since {} wait until they end. A longer"
+                            + " transaction would lose rows: grant pg_read_all_stats and keep track_activities on.",
+                    source.qualifiedName(), assumed, env.lookback().toSeconds(), horizon.bound());
+        }
+        warnedAssumed = assumed;
+        if (horizon.lagSeconds() >= HORIZON_LAG_WARNING_SECONDS) {
+            LOG.warn("{}: rows written after {} are held back until the transaction of {} ends (open for {} s)",
+                    source.qualifiedName(), horizon.bound(), horizon.holder(), horizon.lagSeconds());
+        }
+    }
+
+    private List<String> key(SourceTable source) {
+        List<String> key = primaryKey == null || primaryKey.isBlank()
+                ? source.primaryKey()
+                : Arrays.stream(primaryKey.split(",")).map(String::strip).toList();
+        if (key.isEmpty()) {
+            throw new SyncException(source.qualifiedName() + " has no primary key: set the templatedRoute parameter"
+                    + " primaryKey to the column(s) that identify a row (comma-separated).");
+        }
+        for (String column : key) {
+            PgColumn c = source.column(column).orElseThrow(() -> new SyncException("primaryKey column " + column
+                    + " does not exist in " + source.qualifiedName() + ": fix the templatedRoute parameter primaryKey."));
+            if (!c.notNull()) {
+                throw new SyncException("primaryKey column " + source.qualifiedName() + "." + column
+                        + " allows NULL: a key must be NOT NULL (make it so, or pick other key columns).");
+            }
+        }
+        return key;
+    }
+
+    /**
+     * Once per table, at its first cycle: without an index starting with each stream's column, every
+     * cycle reads the whole table, which is correct but slow and grows with the table.
+     */
+    private void warnAboutMissingIndexes(SourceTable source) {
+        String table = Identifiers.pg(source.schema(), source.table());
+        if (!source.indexLeadingColumns().contains(createdColumn)) {
+            LOG.warn("{}: no index starts with {}, so the created stream scans the whole table every cycle; create one:"
+                            + " CREATE INDEX ON {} ({}) WHERE {} IS NULL;", source.qualifiedName(), createdColumn, table,
+                    Identifiers.pg(createdColumn), Identifiers.pg(updatedColumn));
+        }
+        if (!source.indexLeadingColumns().contains(updatedColumn)) {
+            LOG.warn("{}: no index starts with {}, so the updated stream scans the whole table every cycle; create one:"
+                    + " CREATE INDEX ON {} ({});", source.qualifiedName(), updatedColumn, table, Identifiers.pg(updatedColumn));
+        }
+    }
+
+    private void checkTimestampColumns(SourceTable source) {
+        for (String name : List.of(createdColumn, updatedColumn)) {
+            PgColumn c = source.column(name).orElseThrow(() -> new SyncException(source.qualifiedName()
+                    + " has no column " + name + ": set the templatedRoute parameters createdColumn and updatedColumn."));
+            if (!PgToClickHouse.isTimestamp(c.type())) {
+                throw new SyncException(source.qualifiedName() + "." + name + " is of type " + c.type().name()
+                        + ", but the watermark columns must be timestamp or timestamptz.");
+            }
+        }
+        if (!source.column(createdColumn).orElseThrow().notNull()) {
+            // a row with neither timestamp would match no stream and never arrive
+            throw new SyncException(source.qualifiedName() + "." + createdColumn + " allows NULL, so rows without"
+                    + " it could never be synced: make it NOT NULL or choose another createdColumn.");
+        }
+    }
+
+    public void acceptBackfillPosition(Exchange exchange) {
+        SyncCycle cycle = cycle(exchange);
+        cycle.acceptBackfillPosition(exchange.getMessage().getBody());
+        KeyBackfill backfill = cycle.getKeyBackfill();
+        if (backfill.firstChunk() && backfill.after() != null) {
+            LOG.info("{}: ClickHouse holds the backfill up to key {}; going on from there", cycle.tableName(), backfill.after());
+        }
+    }
+
+    public void backfillChunkDone(Exchange exchange) {
+        cycle(exchange).backfillChunkDone();
+    }
+
+    public void acceptWatermark(Exchange exchange) {
+        cycle(exchange).acceptWatermark(exchange.getMessage().getBody());
+    }
+
+    public void endCycle(Exchange exchange) {
+        SyncCycle cycle = cycle(exchange);
+        cycle.close();
+        LOG.info(cycle.summary());
+        environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), true, cycle.summary(),
+                cycle.rowsCreated(), cycle.rowsUpdated(), cycle.batches(), Instant.now()));
+        observe(exchange, true, cycle);
+    }
+
+    /** Logs a failed cycle in one line; the scheduler carries on and the next cycle resumes from ClickHouse. */
+    public void failCycle(Exchange exchange) {
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        SyncCycle cycle = exchange.getVariable("cycle", SyncCycle.class);
+        if (cycle != null) {
+            cycle.close();
+        }
+        String message = schema + "." + table + ": cycle failed"
+                + (cycle == null ? "" : String.format(" after %.2f s (%d created, %d updated rows shipped)",
+                cycle.seconds(), cycle.rowsCreated(), cycle.rowsUpdated()))
+                + ": " + describe(error);
+        LOG.error(message);
+        environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), false, message,
+                cycle == null ? 0 : cycle.rowsCreated(), cycle == null ? 0 : cycle.rowsUpdated(),
+                cycle == null ? 0 : cycle.batches(), Instant.now()));
+        observe(exchange, false, cycle);
+    }
+
+    /** Tells every {@link CycleObserver} in the registry (metrics) how the cycle ended; never fails the cycle. */
+    private void observe(Exchange exchange, boolean succeeded, SyncCycle cycle) {
+        Duration took = Duration.ofMillis(exchange.getClock().elapsed());
+        for (CycleObserver observer : camelContext.getRegistry().findByType(CycleObserver.class)) {
+            try {
+                observer.cycleEnded(exchange.getFromRouteId(), schema + "." + table, succeeded, took, cycle);
+            } catch (RuntimeException e) {
+                LOG.warn("{}.{}: {} failed: {}", schema, table, observer.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+
+    /** The most telling message in a cause chain: ours if there is one, else the deepest. */
+    static String describe(Throwable error) {
+        Throwable deepest = error;
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SyncException) {
+                return t.getMessage();
+            }
+            deepest = t;
+        }
+        return deepest == null ? "unknown error" : deepest.getClass().getSimpleName() + ": " + deepest.getMessage();
+    }
+
+    private static SyncCycle cycle(Exchange exchange) {
+        return exchange.getVariable("cycle", SyncCycle.class);
+    }
+
+    private SyncEnvironment environment() {
+        return camelContext.getRegistry().findSingleByType(SyncEnvironment.class);
+    }
+
+    private String targetTable() {
+        return targetTable == null || targetTable.isBlank() ? table : targetTable;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = schema;
+    }
+
+    public void setTable(String table) {
+        this.table = table;
+    }
+
+    public void setTargetTable(String targetTable) {
+        this.targetTable = targetTable;
+    }
+
+    public void setPrimaryKey(String primaryKey) {
+        this.primaryKey = primaryKey;
+    }
+
+    public void setCreatedColumn(String createdColumn) {
+        this.createdColumn = createdColumn;
+    }
+
+    public void setUpdatedColumn(String updatedColumn) {
+        this.updatedColumn = updatedColumn;
+    }
+
+    public void setBatchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, but is " + batchSize);
+        }
+        this.batchSize = batchSize;
+    }
+
+    public void setInsertRows(int insertRows) {
+        if (insertRows < 1) {
+            throw new IllegalArgumentException("insertRows must be at least 1, but is " + insertRows);
+        }
+        this.insertRows = insertRows;
+    }
+
+    public int getInsertRows() {
+        return insertRows;
+    }
+
+    public void setBackfillChunkRows(int backfillChunkRows) {
+        if (backfillChunkRows < 1) {
+            throw new IllegalArgumentException("backfillChunkRows must be at least 1, but is " + backfillChunkRows);
+        }
+        this.backfillChunkRows = backfillChunkRows;
+    }
+
+    public String getCreatedColumn() {
+        return createdColumn;
+    }
+
+    public String getUpdatedColumn() {
+        return updatedColumn;
+    }
+
+    public int getBatchSize() {
+        return batchSize;
+    }
+}

@@ -1,5 +1,0 @@
-package io.pgchloader.sync;
-
-/** One column of a source table, from the PostgreSQL catalog, in table order. */
-public record PgColumn(String name, PgType type, boolean notNull) {
-}
