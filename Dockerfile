@@ -47,5 +47,5 @@ EXPOSE 8080
 # Java heap sized from the container's memory limit. No argument: the Quartz schedule until SIGTERM
 # (Camel drains for up to 30 s); --once: one cycle of every table, exit 0 / 1 (a table failed) /
 # 2 (bad configuration). --demo needs python3 and npm, which this image does not have.
-# The serial collector: cheapest for the loader's small heap (README "Measured").
+# The serial collector: cheapest for the loader's small heap (docs/performance.md).
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-jar", "/app/pg-ch-loader.jar"]

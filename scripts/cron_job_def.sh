@@ -17,7 +17,7 @@
 # JVM options: PG_CH_LOADER_JAVA_OPTS, by default -XX:+UseSerialGC (the collector that costs a small
 # heap least) and -XX:TieredStopAtLevel=1 (a run that mostly starts, syncs a few thousand rows and exits
 # starts in about half the time without the optimizing compiler; a big backfill is ~10 % slower).
-# README "Measured".
+# docs/performance.md.
 #
 # Exit codes: 0 done, 2 bad arguments or crontab not installed, other: crontab failed.
 
