@@ -65,7 +65,7 @@ PHASES = [
     ("insert: executeBatch (CH driver serialize + HTTP)", ("PreparedStatementImpl.executeBatch", "executeBatch")),
     ("insert: bind rows (camel-sql/Spring/CH setX)", ("SqlProducer.populateStatement", "DefaultSqlPrepareStatementStrategy.populateStatement", "ArgumentPreparedStatementSetter")),
     ("insert: other (prepare, metadata, connection)", ("SqlProducer.process",)),
-    ("read: PostgreSQL fetch + decode + map", ("CopyStreamSteps$1.next", "ResultSetIterator.next", "ClickHouseRowMapperFactory")),
+    ("read: PostgreSQL fetch + decode + map", ("CopyStreamSteps$1.next", "ResultSetIterator.next", "SourceRowMapperFactory")),
     ("read: query start", ("SqlProducer.processStreamList",)),
 ]
 
@@ -128,7 +128,7 @@ for kind in ("ExecutionSample", "NativeMethodSample"):
     keys = ("getParameterMetaData", "StatementCreatorUtils.setParameterValue", "StatementCreatorUtils.setNull",
             "ArgumentPreparedStatementSetter.setValues", "createPopulateIterator", "hasNamedParameters",
             "TypeConverter", "convertTo", "PreparedStatementImpl.setObject", "PreparedStatementImpl.addBatch",
-            "PreparedStatementImpl.executeBatch", "RowBinary", "SerializerUtils", "ClickHouseTypes", "mapRow",
+            "PreparedStatementImpl.executeBatch", "RowBinary", "SerializerUtils", "PgToClickHouse", "mapRow",
             "PgResultSet.next", "QueryExecutorImpl.fetch", "PgResultSet.getObject", "PgResultSet.getBigDecimal",
             "TimestampUtils", "ResultSetIterator.next", "CopyStreamSteps.inserted", "batchInserted", "processStreamList")
     rows = [(m, n) for m, n in incl.items() if any(k in m for k in keys)]
