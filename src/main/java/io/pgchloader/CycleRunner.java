@@ -1,12 +1,15 @@
 package io.pgchloader;
 
 import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.cycle.TableSync;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Consumer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Route;
+import org.apache.camel.model.ModelCamelContext;
 
 /**
  * Runs one cycle of table routes on demand, through the route's own consumer, exactly as a Quartz fire
@@ -50,8 +53,36 @@ public final class CycleRunner {
         return ok;
     }
 
+    /**
+     * The table routes a name stands for: the route with that id, else the routes of that table
+     * ({@code schema.table}, or {@code table} in any schema); every table route for null.
+     */
+    public List<String> routeIds(String name) {
+        if (name == null) {
+            return routeIds();
+        }
+        if (routeIds().contains(name)) {
+            return List.of(name);
+        }
+        return routeIds().stream().filter(id -> {
+            Map<String, Object> p = ((ModelCamelContext) context).getRouteDefinition(id).getTemplateParameters();
+            String table = String.valueOf(p.get("table"));
+            Object schema = p.getOrDefault("schema", "public");
+            return name.equals(table) || name.equals(schema + "." + table);
+        }).toList();
+    }
+
+    /** One cycle of one table route that reconciles it whatever reconcileCron says (see TableSync). */
+    public SyncStatus.Outcome repair(String routeId, boolean force) {
+        return run(routeId, force ? TableSync.REPAIR_FORCED : TableSync.REPAIR);
+    }
+
     /** One cycle of one table route, waiting for it to finish. */
     public SyncStatus.Outcome run(String routeId) {
+        return run(routeId, null);
+    }
+
+    private SyncStatus.Outcome run(String routeId, String repairRequest) {
         Route route = context.getRoute(routeId);
         if (route == null) {
             throw new IllegalArgumentException("no route " + routeId);
@@ -59,6 +90,9 @@ public final class CycleRunner {
         status.clear(routeId);
         Consumer consumer = route.getConsumer();
         Exchange exchange = consumer.createExchange(false);
+        if (repairRequest != null) {
+            exchange.setVariable(TableSync.REPAIR_REQUEST, repairRequest);
+        }
         try {
             consumer.getProcessor().process(exchange);
         } catch (Exception e) {

@@ -19,6 +19,7 @@ import io.pgchloader.ops.Observability;
 import io.pgchloader.postgres.OpenTransactions;
 import io.pgchloader.postgres.SourceRowMapperFactory;
 import io.pgchloader.postgres.StreamWindowBinding;
+import io.pgchloader.verify.TableRepair;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -69,10 +70,13 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("copyStream", new CopyStreamSteps());
         main.bind("retryPolicy", new RetryPolicy(settings.getInt(Setting.RETRY_MAX_ATTEMPTS)));
         Duration lookback = Duration.ofSeconds(settings.getInt(Setting.SYNC_LOOKBACK_SECONDS));
-        main.bind("syncEnvironment", new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
+        SyncEnvironment environment = new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)), lookback,
                 Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
-                new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS)))));
+                new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS))));
+        main.bind("syncEnvironment", environment);
+        // reconcileCron and --repair: the comparison --verify makes, narrowed down and mended
+        main.bind("reconciler", new TableRepair(environment));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
         main.bind("tableSyncMBeans", new TableSyncMBeans(status, settings::mask));
         if (scheduled) {

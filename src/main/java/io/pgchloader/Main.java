@@ -5,6 +5,7 @@ import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.demo.Demo;
 import io.pgchloader.verify.Verifier;
+import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,10 +24,13 @@ public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private static final String USAGE = """
-            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --demo | --help]
+            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --repair [--table ROUTE_OR_TABLE] [--force] | --demo | --help]
               (no option)  sync every table on its Quartz schedule until stopped (SIGTERM or Ctrl-C)
               --once       run one sync cycle of every table, then exit: 0 when all succeeded, 1 otherwise
               --verify     compare every table between PostgreSQL and ClickHouse: 0 equal, 1 different, 2 cannot compare
+              --repair     reconcile every table (or the one --table names): tombstones for rows deleted in PostgreSQL,
+                           rows ClickHouse lacks copied again; then verify: 0 equal, 1 different, 2 cannot compare.
+                           --force deletes more than maxDeleteFraction of a table
               --demo       run the loader on an embedded PostgreSQL and ClickHouse with generated data
             Configuration: environment variables or .env in the working directory (see README).""";
 
@@ -39,8 +43,12 @@ public final class Main {
 
     public static int run(String[] args) {
         String mode = args.length == 0 ? "" : args[0];
-        if (args.length > 1 || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--demo") || mode.equals("--help"))) {
-            System.err.println("Unknown arguments: " + String.join(" ", args) + "\n" + USAGE);
+        RepairOptions repair = mode.equals("--repair") ? RepairOptions.parse(Arrays.asList(args).subList(1, args.length)) : null;
+        if ((args.length > 1 && repair == null) || (repair != null && repair.invalid() != null)
+                || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--repair")
+                || mode.equals("--demo") || mode.equals("--help"))) {
+            System.err.println((repair != null && repair.invalid() != null ? repair.invalid() : "Unknown arguments: " + String.join(" ", args))
+                    + "\n" + USAGE);
             return EXIT_BAD_CONFIGURATION;
         }
         try {
@@ -57,6 +65,9 @@ public final class Main {
                 }
                 case "--verify" -> {
                     return verify(applyLogLevel(Settings.load()));
+                }
+                case "--repair" -> {
+                    return repair(applyLogLevel(Settings.load()), repair);
                 }
                 default -> {
                     new LoaderApplication(applyLogLevel(Settings.load()), true).runScheduled();
@@ -88,6 +99,57 @@ public final class Main {
                 return EXIT_BAD_CONFIGURATION;
             }
             return Verifier.of(app).run().exitCode();
+        }
+    }
+
+    /** {@code --repair}'s options: which table (all when null), and whether past the delete guard. */
+    record RepairOptions(String table, boolean force, String invalid) {
+
+        static RepairOptions parse(List<String> args) {
+            String table = null;
+            boolean force = false;
+            for (int i = 0; i < args.size(); i++) {
+                switch (args.get(i)) {
+                    case "--force" -> force = true;
+                    case "--table" -> {
+                        if (i + 1 >= args.size()) {
+                            return new RepairOptions(null, false, "--table needs a route id or a table name");
+                        }
+                        table = args.get(++i);
+                    }
+                    default -> {
+                        return new RepairOptions(null, false, "Unknown argument of --repair: " + args.get(i));
+                    }
+                }
+            }
+            return new RepairOptions(table, force, null);
+        }
+    }
+
+    /**
+     * Reconciles the tables one after another (each in a cycle of its own, so never beside another cycle
+     * of the same table in this process), then verifies them. Exit code: see {@link Verifier}.
+     */
+    static int repair(Settings settings, RepairOptions options) {
+        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+            app.start();
+            List<String> unreachable = app.unreachableDatabases();
+            if (!unreachable.isEmpty()) {
+                unreachable.forEach(LOG::error);
+                return EXIT_BAD_CONFIGURATION;
+            }
+            List<String> routes = app.cycles().routeIds(options.table());
+            if (routes.isEmpty()) {
+                LOG.error("Configuration error: no table route is {} (give a route id such as sync-stores, or a table"
+                        + " name such as stores or public.stores)", options.table());
+                return EXIT_BAD_CONFIGURATION;
+            }
+            boolean ok = true;
+            for (String routeId : routes) {
+                ok &= app.cycles().repair(routeId, options.force()).succeeded();
+            }
+            int verified = Verifier.of(app, routes).run().exitCode();
+            return ok || verified == Verifier.CANNOT_VERIFY ? verified : Math.max(verified, Verifier.DIFFERENT);
         }
     }
 

@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,10 +26,18 @@ public final class TargetTable {
 
     /**
      * The ReplacingMergeTree version: the row's updated timestamp, or its created one while it was never
-     * updated. Materialized by ClickHouse, so backfill and increments share one version semantics and
-     * the order in which copies of a row arrive never matters.
+     * updated. Computed by ClickHouse (the column's DEFAULT) for every row the loader copies, so backfill
+     * and increments share one version semantics and the order in which copies of a row arrive never
+     * matters; only a tombstone gives it explicitly (see {@link #tombstoneSql}).
      */
     public static final String VERSION_COLUMN = "_version";
+
+    /**
+     * 1 for a deleted row: ReplacingMergeTree's second parameter, so {@code FINAL} leaves out a key whose
+     * newest version is deleted. Computed from the soft-delete column when the table has one; a tombstone
+     * sets it.
+     */
+    public static final String DELETED_COLUMN = "_is_deleted";
 
     private final String database;
     private final String table;
@@ -39,9 +48,11 @@ public final class TargetTable {
     private final String comment;
     private final String sortingKey;
     private final long rows;
+    private final String engineFull;
+    private final Map<String, String> defaults;
 
     private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
-                        String comment, String sortingKey, long rows) {
+                        String comment, String sortingKey, long rows, String engineFull, Map<String, String> defaults) {
         this.database = database;
         this.table = table;
         this.columns = columns;
@@ -50,6 +61,8 @@ public final class TargetTable {
         this.comment = comment;
         this.sortingKey = sortingKey;
         this.rows = rows;
+        this.engineFull = engineFull;
+        this.defaults = defaults;
     }
 
     public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
@@ -58,10 +71,12 @@ public final class TargetTable {
         String engine = null;
         String comment = null;
         String sortingKey = null;
+        String engineFull = null;
+        Map<String, String> defaults = new HashMap<>();
         long rows = 0;
         try (Connection connection = clickHouse.getConnection()) {
             try (PreparedStatement ps = connection.prepareStatement(
-                    "SELECT engine, comment, coalesce(total_rows, 0), sorting_key FROM system.tables WHERE database = "
+                    "SELECT engine, comment, coalesce(total_rows, 0), sorting_key, engine_full FROM system.tables WHERE database = "
                             + Identifiers.chString(database) + " AND name = " + Identifiers.chString(table));
                  ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -69,23 +84,100 @@ public final class TargetTable {
                     comment = rs.getString(2);
                     rows = rs.getLong(3);
                     sortingKey = rs.getString(4);
+                    engineFull = rs.getString(5);
                 }
             }
             if (engine != null) {
                 try (PreparedStatement ps = connection.prepareStatement(
-                        "SELECT name, type, default_kind FROM system.columns WHERE database = " + Identifiers.chString(database)
+                        "SELECT name, type, default_kind, default_expression FROM system.columns WHERE database = " + Identifiers.chString(database)
                                 + " AND table = " + Identifiers.chString(table) + " ORDER BY position");
                      ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         columns.put(rs.getString(1), rs.getString(2));
                         if (!rs.getString(3).isEmpty()) {
                             computed.add(rs.getString(1));
+                            defaults.put(rs.getString(1), rs.getString(3) + " " + rs.getString(4));
                         }
                     }
                 }
             }
         }
-        return new TargetTable(database, table, columns, computed, engine, comment, sortingKey, rows);
+        return new TargetTable(database, table, columns, computed, engine, comment, sortingKey, rows, engineFull, defaults);
+    }
+
+    /**
+     * Whether the table can hold deletes: its engine keeps the newest version per key by
+     * {@link #DELETED_COLUMN} as well, and a tombstone can give {@link #VERSION_COLUMN} (a DEFAULT, not a
+     * MATERIALIZED column, which an INSERT may not name).
+     */
+    public boolean holdsDeletes() {
+        return engineFull != null && engineFull.replace("`", "").contains(", " + DELETED_COLUMN + ")")
+                && defaults.getOrDefault(VERSION_COLUMN, "").startsWith("DEFAULT ")
+                && columns.containsKey(DELETED_COLUMN);
+    }
+
+    /**
+     * What makes {@link #DELETED_COLUMN} follow the soft-delete column when a table gains, changes or drops
+     * one: nothing when it already does. Rows copied before keep the value they were given; a row updated
+     * since gets the new one.
+     */
+    public List<String> alterDeletedDefault(String expression) {
+        if (defaults.getOrDefault(DELETED_COLUMN, "").equals("DEFAULT " + expression)) {
+            return List.of();
+        }
+        return List.of("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT "
+                + expression);
+    }
+
+    /**
+     * What to run by hand so an existing target can hold deletes (its engine cannot be altered): a new table
+     * as the loader creates it, every row copied over, the two swapped, the old one dropped.
+     */
+    public static List<String> migrationToDeletes(String database, String table, SourceTable source, List<String> key,
+                                                  String createdColumn, String updatedColumn, String deletedExpression) {
+        String name = Identifiers.ch(database, table);
+        String next = Identifiers.ch(database, table + "_with_deletes");
+        String columns = Identifiers.chList(source.columnNames());
+        return List.of(
+                createSql(database, table + "_with_deletes", source, key, createdColumn, updatedColumn, deletedExpression, null)
+                        .replaceAll("\\s*\n\\s*", " "),
+                "INSERT INTO " + next + " (" + columns + ") SELECT " + columns + " FROM " + name + " FINAL",
+                "EXCHANGE TABLES " + name + " AND " + next,
+                "DROP TABLE " + next);
+    }
+
+    /**
+     * The DEFAULT of {@link #DELETED_COLUMN}: 1 when the soft-delete column says the row is deleted (a true
+     * boolean, a timestamp that is set), 0 without such a column. Refuses a column of another type.
+     */
+    public static String deletedExpression(SourceTable source, String softDeleteColumn) {
+        if (softDeleteColumn == null || softDeleteColumn.isBlank()) {
+            return "0";
+        }
+        PgColumn column = source.column(softDeleteColumn).orElseThrow(() -> new SyncException(source.qualifiedName()
+                + " has no column " + softDeleteColumn + ": fix the templatedRoute parameter softDeleteColumn (or leave it empty)."));
+        String name = Identifiers.ch(softDeleteColumn);
+        if (column.type().name().equals("bool")) {
+            return "if(coalesce(" + name + ", false), 1, 0)";
+        }
+        if (PgToClickHouse.isTimestamp(column.type())) {
+            return "if(isNull(" + name + "), 0, 1)";
+        }
+        throw new SyncException(source.qualifiedName() + "." + softDeleteColumn + " is of type " + column.type().name()
+                + ", but softDeleteColumn must be a boolean (true = deleted) or a timestamp (set = deleted).");
+    }
+
+    /**
+     * Tombstones for keys PostgreSQL no longer has, made by ClickHouse from what it holds: each key's newest
+     * row, at a version one microsecond above it (and so, by the caller's choice of keys, below every
+     * version a later write can carry), deleted. Only keys still below {@code below} get one. The other
+     * columns take their defaults, so the watermarks (the largest created and updated values) never move.
+     */
+    public static String tombstoneSql(String qualifiedName, List<String> key, String keyCondition, String below) {
+        String keys = Identifiers.chList(key);
+        return "INSERT INTO " + qualifiedName + " (" + keys + ", " + Identifiers.ch(VERSION_COLUMN) + ", " + Identifiers.ch(DELETED_COLUMN)
+                + ") SELECT " + keys + ", " + Identifiers.ch(VERSION_COLUMN) + " + toIntervalMicrosecond(1), 1 FROM " + qualifiedName
+                + " FINAL WHERE " + keyCondition + " AND " + Identifiers.ch(VERSION_COLUMN) + " < " + below;
     }
 
     /** The table's comment, empty when it has none. */
@@ -146,7 +238,7 @@ public final class TargetTable {
         for (Map.Entry<String, String> column : columns.entrySet()) {
             String name = column.getKey();
             String type = column.getValue();
-            if (name.equals(VERSION_COLUMN) || computed.contains(name) || source.column(name).isPresent()) {
+            if (name.equals(VERSION_COLUMN) || name.equals(DELETED_COLUMN) || computed.contains(name) || source.column(name).isPresent()) {
                 continue;
             }
             String nullable = nullable(type);
@@ -290,15 +382,16 @@ public final class TargetTable {
 
     /** CREATE TABLE for a target that mirrors the source, ordered by its key. */
     public static String createSql(String database, String table, SourceTable source, List<String> key,
-                                   String createdColumn, String updatedColumn, String comment) {
+                                   String createdColumn, String updatedColumn, String deletedExpression, String comment) {
         String columnList = source.columns().stream()
                 .map(c -> "    " + Identifiers.ch(c.name()) + " " + PgToClickHouse.columnType(c))
                 .collect(Collectors.joining(",\n"));
         String version = "coalesce(" + Identifiers.ch(updatedColumn) + ", " + Identifiers.ch(createdColumn) + ")";
         return "CREATE TABLE IF NOT EXISTS " + Identifiers.ch(database, table) + " (\n"
                 + columnList + ",\n"
-                + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') MATERIALIZED " + version + "\n"
-                + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ")\n"
+                + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') DEFAULT " + version + ",\n"
+                + "    " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT " + deletedExpression + "\n"
+                + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ", " + Identifiers.ch(DELETED_COLUMN) + ")\n"
                 + "ORDER BY (" + Identifiers.chList(key) + ")"
                 + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));
     }

@@ -17,6 +17,7 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -36,8 +37,11 @@ import java.util.Map;
  */
 public final class SyncCycle implements RowCounts {
 
-    /** The two incremental streams, and the key-ordered backfill (see {@link KeyBackfill}). */
-    public enum Stream { created, updated, backfill }
+    /**
+     * The two incremental streams, the key-ordered backfill (see {@link KeyBackfill}), and the rows a
+     * reconciliation found missing or stale in ClickHouse (see {@link Reconciler}).
+     */
+    public enum Stream { created, updated, backfill, repair }
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
 
@@ -65,11 +69,14 @@ public final class SyncCycle implements RowCounts {
     private ReadAhead reading;
     private StreamProgress backfillProgress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
-    private final long[] rowsPast = new long[3];
-    private final long[] rowsAtMark = new long[3];
-    private final long[] rowsBehind = new long[3];
+    private final long[] rowsPast = new long[Stream.values().length];
+    private final long[] rowsAtMark = new long[Stream.values().length];
+    private final long[] rowsBehind = new long[Stream.values().length];
     /** Per stream: distinct keys ClickHouse already held at the watermark when the cycle began. */
-    private final long[] keysAtMark = new long[3];
+    private final long[] keysAtMark = new long[Stream.values().length];
+    /** Set when this cycle reconciles; its result once it has. */
+    private Reconciler.Request reconciliation;
+    private Reconciler.Result reconciled;
     private long batches;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
@@ -195,8 +202,34 @@ public final class SyncCycle implements RowCounts {
         return switch (stream) {
             case created -> createdMark;
             case updated -> updatedMark;
-            case backfill -> null;
+            case backfill, repair -> null;
         };
+    }
+
+    void useReconciliation(Reconciler.Request request) {
+        reconciliation = request;
+    }
+
+    /** Whether this cycle reconciles the table after its streams (reconcileCron, or --repair). */
+    public boolean isReconciling() {
+        return reconciliation != null;
+    }
+
+    Reconciler.Request reconciliation() {
+        return reconciliation;
+    }
+
+    void reconciled(Reconciler.Result result) {
+        reconciled = result;
+    }
+
+    /** Whether the reconciliation left rows to copy again (the repair stream). */
+    public boolean isRepairPending() {
+        return reconciled != null && reconciled.copies();
+    }
+
+    public Reconciler.Result getReconciled() {
+        return reconciled;
     }
 
     /** The column a stream is ordered and counted by; the key-ordered backfill counts by created. */
@@ -212,6 +245,11 @@ public final class SyncCycle implements RowCounts {
         if (stream == Stream.backfill) {
             return keyBackfill.chunkSql();
         }
+        if (stream == Stream.repair) {
+            return "SELECT " + Identifiers.pgList(source.columnNames())
+                    + " FROM " + Identifiers.pg(source.schema(), source.table())
+                    + " WHERE " + reconciled.copyCondition();
+        }
         String column = Identifiers.pg(streamColumn());
         String where = (stream == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "")
                 + (lowerBound() == null ? "" : column + " >= ? AND ")
@@ -226,6 +264,9 @@ public final class SyncCycle implements RowCounts {
     public List<Object> getSelectParameters() {
         if (stream == Stream.backfill) {
             return keyBackfill.chunkParameters();
+        }
+        if (stream == Stream.repair) {
+            return List.of(reconciled.copyParameter());
         }
         Object lower = lowerBound();
         Object upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
@@ -335,8 +376,8 @@ public final class SyncCycle implements RowCounts {
         rowsBehind[s] += tally.behind;
         batches += tally.batches;
         progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s]);
-        // the backfill goes by key: the watermarks are read from ClickHouse once it is done
-        if (tally.last != null && stream != Stream.backfill) {
+        // the backfill and the repair go by key: only the two streams move a watermark
+        if (tally.last != null && (stream == Stream.created || stream == Stream.updated)) {
             Instant last = PgToClickHouse.instantOfMicros(tally.last);
             if (stream == Stream.created) {
                 createdMark = last;
@@ -442,7 +483,21 @@ public final class SyncCycle implements RowCounts {
                         + " watermark created %s, updated %s",
                 source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + (keyBackfill.chunks() == 1 ? " chunk)" : " chunks)")
                         : isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
-                seconds(), show(createdMark), show(updatedMark));
+                seconds(), show(createdMark), show(updatedMark)) + reconciledSummary();
+    }
+
+    private String reconciledSummary() {
+        if (reconciled == null) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "; reconciled %,d rows in %.2f s: %,d deleted (tombstones), %,d copied again%s",
+                reconciled.comparedRows(), reconciled.seconds(), reconciled.tombstoned(), rowsRepaired(),
+                reconciled.note().isEmpty() ? "" : "; " + reconciled.note());
+    }
+
+    /** Rows the repair stream copied again. */
+    public long rowsRepaired() {
+        return rowsPast[Stream.repair.ordinal()];
     }
 
     private static String show(Instant mark) {

@@ -14,15 +14,18 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Date;
 import java.util.List;
 import java.util.Optional;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
+import org.quartz.CronExpression;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +55,20 @@ public class TableSync implements CamelContextAware {
     private int batchSize = 5000;
     private int insertRows = 100_000;
     private int backfillChunkRows = 1_000_000;
+    private String softDeleteColumn = "";
+    private String reconcileCron = "";
+    private double maxDeleteFraction = 0.05;
     private volatile boolean indexesChecked;
+    /** When this table was last reconciled (or the loader started): reconcileCron counts from here. */
+    private volatile Instant reconciledAt = Instant.now();
+
+    /**
+     * The exchange variable {@code --repair} sets on the cycles it runs: {@link #REPAIR} reconciles now,
+     * {@link #REPAIR_FORCED} also past the {@code maxDeleteFraction} guard.
+     */
+    public static final String REPAIR_REQUEST = "repairRequest";
+    public static final String REPAIR = "repair";
+    public static final String REPAIR_FORCED = "force";
 
     /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
     public void beginCycle(Exchange exchange) throws SQLException {
@@ -67,6 +83,7 @@ public class TableSync implements CamelContextAware {
 
         String target = targetTable();
         String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
+        String deleted = TargetTable.deletedExpression(source, softDeleteColumn);
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
         WriteHorizon horizon = env.openTransactions().horizon();
         reportHorizon(source, horizon, env);
@@ -77,6 +94,14 @@ public class TableSync implements CamelContextAware {
         if (existing.exists()) {
             existing.checkSortingKey(source, key);
             ddl.addAll(existing.alterToFit(source));
+            if (existing.holdsDeletes()) {
+                ddl.addAll(existing.alterDeletedDefault(deleted));
+            } else if (!softDeleteColumn.isBlank()) {
+                throw new SyncException("ClickHouse table " + targetName + " cannot hold deletes (it was created before the"
+                        + " loader kept them: ENGINE ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ")), but the route"
+                        + " sets softDeleteColumn " + softDeleteColumn + ". Run: "
+                        + String.join("; ", migration(source, key, deleted, env)) + " (or leave softDeleteColumn empty).");
+            }
             for (String statement : ddl) {
                 // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
                 LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), statement);
@@ -104,14 +129,54 @@ public class TableSync implements CamelContextAware {
             if (byKey) {
                 backfill = keyBackfill(source, key, horizon.bound(), env);
             }
-            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn,
+            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
                     backfill == null ? null : KeyBackfill.comment(backfill.horizon())));
             LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
         }
         RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
         SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert);
         cycle.useKeyBackfill(backfill);
+        String repair = exchange.getVariable(REPAIR_REQUEST, String.class);
+        // a target being backfilled (or just created) has nothing to reconcile yet: it waits for the next time
+        if (existing.exists() && backfill == null && (repair != null || reconcileDue())) {
+            cycle.useReconciliation(new Reconciler.Request(exchange.getFromRouteId(), schema, table, target, key, createdColumn,
+                    updatedColumn, softDeleteColumn, maxDeleteFraction, REPAIR_FORCED.equals(repair),
+                    existing.holdsDeletes(), existing.holdsDeletes() ? List.of() : migration(source, key, deleted, env)));
+        }
         exchange.setVariable("cycle", cycle);
+    }
+
+    private List<String> migration(SourceTable source, List<String> key, String deleted, SyncEnvironment env) {
+        return TargetTable.migrationToDeletes(env.clickHouseDatabase(), targetTable(), source, key, createdColumn, updatedColumn,
+                deleted);
+    }
+
+    /** Whether reconcileCron fired since the last reconciliation (never when it is empty). */
+    private boolean reconcileDue() {
+        if (reconcileCron.isBlank()) {
+            return false;
+        }
+        try {
+            Date next = new CronExpression(reconcileCron).getNextValidTimeAfter(Date.from(reconciledAt));
+            return next != null && !next.toInstant().isAfter(Instant.now());
+        } catch (ParseException e) {
+            throw new SyncException("reconcileCron " + reconcileCron + " is not a Quartz cron expression (" + e.getMessage()
+                    + "): fix the templatedRoute parameter, for example \"0 15 3 * * ?\" for 03:15 every night.");
+        }
+    }
+
+    /**
+     * The reconciliation step: compares the table by key ranges, tombstones keys PostgreSQL no longer has
+     * and leaves the rows to copy again to the repair stream (see {@link Reconciler}).
+     */
+    public void reconcile(Exchange exchange) throws SQLException {
+        SyncCycle cycle = cycle(exchange);
+        Reconciler reconciler = camelContext.getRegistry().findSingleByType(Reconciler.class);
+        if (reconciler == null) {
+            throw new IllegalStateException("no Reconciler in the registry");
+        }
+        cycle.reconciled(reconciler.reconcile(cycle.reconciliation()));
+        reconciledAt = Instant.now();
     }
 
     private KeyBackfill keyBackfill(SourceTable source, List<String> key, Instant horizon, SyncEnvironment env) {
@@ -360,6 +425,21 @@ public class TableSync implements CamelContextAware {
             throw new IllegalArgumentException("backfillChunkRows must be at least 1, but is " + backfillChunkRows);
         }
         this.backfillChunkRows = backfillChunkRows;
+    }
+
+    public void setSoftDeleteColumn(String softDeleteColumn) {
+        this.softDeleteColumn = softDeleteColumn == null ? "" : softDeleteColumn.strip();
+    }
+
+    public void setReconcileCron(String reconcileCron) {
+        this.reconcileCron = reconcileCron == null ? "" : reconcileCron.strip();
+    }
+
+    public void setMaxDeleteFraction(double maxDeleteFraction) {
+        if (!(maxDeleteFraction >= 0 && maxDeleteFraction <= 1)) {
+            throw new IllegalArgumentException("maxDeleteFraction must be between 0 and 1, but is " + maxDeleteFraction);
+        }
+        this.maxDeleteFraction = maxDeleteFraction;
     }
 
     public String getCreatedColumn() {

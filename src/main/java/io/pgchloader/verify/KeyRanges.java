@@ -61,6 +61,13 @@ abstract class KeyRanges {
     /** Range b cut into ranges of its own, or null when that needs another scan of the whole table. */
     abstract KeyRanges split(int b);
 
+    /**
+     * Range b cut into {@code parts} ranges of its own, for the bisection of a reconciliation: key ranges
+     * by their bounds, hash buckets by more bits of the same hash (a scan of the whole table each, but of
+     * a small result).
+     */
+    abstract KeyRanges split(int b, int parts);
+
     private static final class IntegerRanges extends KeyRanges {
 
         private final PgColumn column;
@@ -136,42 +143,61 @@ abstract class KeyRanges {
         KeyRanges split(int b) {
             return new IntegerRanges(column, start(b), end(b), buckets);
         }
+
+        @Override
+        KeyRanges split(int b, int parts) {
+            return new IntegerRanges(column, start(b), end(b), parts);
+        }
     }
 
+    /**
+     * Buckets by a hash h of the key: bucket i holds the keys with {@code h % (modulus * count) = residue +
+     * modulus * i}. At the top the modulus is 1 and the residue 0 ({@code h % count}); a split bucket's
+     * sub-buckets are the same hash taken modulo a larger number, so they cover exactly that bucket.
+     */
     private static final class HashRanges extends KeyRanges {
 
         private final String pgKeyText;
         private final String chKeyText;
+        private final long modulus;
+        private final long residue;
 
         HashRanges(String pgKeyText, String chKeyText, int buckets) {
+            this(pgKeyText, chKeyText, buckets, 1, 0);
+        }
+
+        private HashRanges(String pgKeyText, String chKeyText, int buckets, long modulus, long residue) {
             super(buckets);
             this.pgKeyText = pgKeyText;
             this.chKeyText = chKeyText;
+            this.modulus = modulus;
+            this.residue = residue;
         }
 
         @Override
         String pgBucket() {
-            return "(" + KeyText.pgHash(pgKeyText) + " % " + count + ")";
+            return "((" + KeyText.pgHash(pgKeyText) + " % " + modulus * count + ") / " + modulus + ")";
         }
 
         @Override
         String chBucket() {
-            return "toInt64(" + KeyText.chHash(chKeyText) + " % " + count + ")";
+            return "toInt64(intDiv(" + KeyText.chHash(chKeyText) + " % " + modulus * count + ", " + modulus + "))";
         }
 
         @Override
         String pgWhere(int b) {
-            return pgBucket() + " = " + b;
+            return "(" + KeyText.pgHash(pgKeyText) + " % " + modulus * count + ") = " + (residue + modulus * b);
         }
 
         @Override
         String chWhere(int b) {
-            return chBucket() + " = " + b;
+            return "(" + KeyText.chHash(chKeyText) + " % " + modulus * count + ") = " + (residue + modulus * b);
         }
 
         @Override
         String describe(int b) {
-            return "hash bucket " + b + " of " + count;
+            return modulus == 1 ? "hash bucket " + b + " of " + count
+                    : "hash bucket " + (residue + modulus * b) + " of " + modulus * count;
         }
 
         @Override
@@ -182,6 +208,11 @@ abstract class KeyRanges {
         @Override
         KeyRanges split(int b) {
             return null;
+        }
+
+        @Override
+        KeyRanges split(int b, int parts) {
+            return new HashRanges(pgKeyText, chKeyText, parts, modulus * count, residue + modulus * b);
         }
     }
 }

@@ -86,6 +86,10 @@ final class TableCheck {
     private Object pgUpdatedCutoff;
     private KeyRanges ranges;
     private String chSkipPending = "";
+    private Instant cutoff;
+    /** The write horizon as versions are stored, before the cutoff is moved back to ClickHouse's newest version. */
+    private Instant horizonBound;
+    private boolean farBehind;
 
     /**
      * @param clickHouse a ClickHouse pool that accepts long queries (the skipped keys travel in the query)
@@ -99,28 +103,15 @@ final class TableCheck {
 
     Result run() throws SQLException {
         long started = System.nanoTime();
-        describe();
-        TargetTable target = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), spec.targetTable());
-        if (!target.exists()) {
+        if (!prepare()) {
             long rows = pgLong("SELECT count(*) FROM " + pgTable);
             return new Result(spec, Status.DIFFERENT, spec.qualifiedName() + ": DIFFERENT, ClickHouse has no table " + chTable
                     + " (PostgreSQL " + rows(rows) + ")", List.of());
         }
-
-        Instant cutoff = cutoff();
-        chCutoff = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(cutoff, ZoneOffset.UTC)) + "', 6, 'UTC')";
-        pgCreatedCutoff = pgValue(spec.createdColumn(), cutoff);
-        pgUpdatedCutoff = pgValue(spec.updatedColumn(), cutoff);
-        ranges = ranges();
-        List<String> pending = pendingKeys();
-        if (pending.size() > PENDING_LIMIT) {
+        if (farBehind) {
             return new Result(spec, Status.NOT_VERIFIED, spec.qualifiedName() + ": NOT VERIFIED, more than " + PENDING_LIMIT
                     + " rows changed in PostgreSQL after " + show(cutoff) + ", the newest version in ClickHouse: the loader is"
                     + " far behind; run --verify again once it has caught up", List.of());
-        }
-        if (!pending.isEmpty()) {
-            chSkipPending = " AND " + (singleIntegerKey() ? Identifiers.ch(key.get(0).name()) : chKey) + " NOT IN ("
-                    + String.join(", ", pending) + ")";
         }
 
         Map<Integer, long[]>[] both = aggregates(ranges, "TRUE", "1");
@@ -159,6 +150,72 @@ final class TableCheck {
         }
         return new Result(spec, Status.DIFFERENT, spec.qualifiedName() + ": DIFFERENT, PostgreSQL " + rows(pgRows) + ", ClickHouse "
                 + rows(chRows) + ", " + differing.size() + " of " + ranges.count + " ranges differ; " + compared, details);
+    }
+
+    /**
+     * Describes both sides and fixes what is compared: the cutoff, the key ranges, the keys ClickHouse is
+     * told to skip. False when ClickHouse has no such table.
+     */
+    boolean prepare() throws SQLException {
+        describe();
+        TargetTable target = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), spec.targetTable());
+        if (!target.exists()) {
+            return false;
+        }
+        cutoff = cutoff();
+        chCutoff = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(cutoff, ZoneOffset.UTC)) + "', 6, 'UTC')";
+        pgCreatedCutoff = pgValue(spec.createdColumn(), cutoff);
+        pgUpdatedCutoff = pgValue(spec.updatedColumn(), cutoff);
+        ranges = ranges();
+        List<String> pending = pendingKeys();
+        farBehind = pending.size() > PENDING_LIMIT;
+        if (!pending.isEmpty() && !farBehind) {
+            chSkipPending = " AND " + (singleIntegerKey() ? Identifiers.ch(key.get(0).name()) : chKey) + " NOT IN ("
+                    + String.join(", ", pending) + ")";
+        }
+        return true;
+    }
+
+    boolean farBehind() {
+        return farBehind;
+    }
+
+    KeyRanges keyRanges() {
+        return ranges;
+    }
+
+    /** The cutoff in microseconds, as versions are compared (see {@link #cutoff}). */
+    long cutoffMicros() {
+        return micros(cutoff);
+    }
+
+    /** The write horizon in microseconds, as versions are stored: every row PostgreSQL did not show is at or above it. */
+    long horizonMicros() {
+        return micros(horizonBound);
+    }
+
+    private static long micros(Instant instant) {
+        return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1000;
+    }
+
+    List<PgColumn> key() {
+        return key;
+    }
+
+    String pgKeyText() {
+        return pgKey;
+    }
+
+    String chKeyText() {
+        return chKey;
+    }
+
+    String chTable() {
+        return chTable;
+    }
+
+    boolean singleIntegerKey() {
+        return key.size() == 1 && KeyRanges.integerFirstColumn(key);
     }
 
     /** The source's shape, its key and the SQL fragments that render them. */
@@ -207,6 +264,7 @@ final class TableCheck {
                     : LocalDateTime.ofInstant(horizon.bound(), env.timestampZone()).toInstant(ZoneOffset.UTC);
             cutoff = cutoff == null || bound.isBefore(cutoff) ? bound : cutoff;
         }
+        horizonBound = cutoff;
         String created = Identifiers.ch(spec.createdColumn());
         String updated = Identifiers.ch(spec.updatedColumn());
         try (Connection c = env.clickHouse().getConnection(); Statement s = c.createStatement();
@@ -238,10 +296,6 @@ final class TableCheck {
     private String pgSettled() {
         return "CASE WHEN " + Identifiers.pg(spec.updatedColumn()) + " IS NULL THEN " + Identifiers.pg(spec.createdColumn())
                 + " < ? ELSE " + Identifiers.pg(spec.updatedColumn()) + " < ? END";
-    }
-
-    private boolean singleIntegerKey() {
-        return key.size() == 1 && KeyRanges.integerFirstColumn(key);
     }
 
     private KeyRanges ranges() throws SQLException {
@@ -325,7 +379,7 @@ final class TableCheck {
 
     /** Both sides' per-range sums, computed at the same time: [PostgreSQL, ClickHouse]. */
     @SuppressWarnings("unchecked")
-    private Map<Integer, long[]>[] aggregates(KeyRanges r, String pgWhere, String chWhere) throws SQLException {
+    Map<Integer, long[]>[] aggregates(KeyRanges r, String pgWhere, String chWhere) throws SQLException {
         CompletableFuture<Map<Integer, long[]>> pgCounts = CompletableFuture.supplyAsync(() -> pgAggregate(r, pgWhere), executor);
         CompletableFuture<Map<Integer, long[]>> chCounts = CompletableFuture.supplyAsync(() -> chAggregate(r, chWhere), executor);
         try {
@@ -343,7 +397,7 @@ final class TableCheck {
         String sql = "SELECT b, count(*) FILTER (WHERE s), coalesce(sum(h), 0)::text, count(*) FILTER (WHERE NOT s)"
                 + " FROM (SELECT " + r.pgBucket() + " AS b, " + pgSettled() + " AS s,"
                 + " CASE WHEN " + pgSettled() + " THEN " + KeyText.pgHash(pgKey + " || chr(31) || (" + pgVersion + ")::text")
-                + " END AS h FROM " + pgTable + " WHERE " + where + ") x GROUP BY b";
+                + " END AS h FROM " + pgTable + " WHERE " + where + pgLive() + ") x GROUP BY b";
         try (Connection c = env.postgres().getConnection()) {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 // no fetch size: the result is small, and PostgreSQL plans a parallel scan only without a cursor
@@ -389,53 +443,81 @@ final class TableCheck {
      * differ. Text keys are ordered by their bytes on both sides.
      */
     private List<String> examples(KeyRanges ranges, int b) throws SQLException {
-        String created = Identifiers.pg(spec.createdColumn());
-        String pgSql = "SELECT k, v, s FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s FROM "
-                + pgTable + " WHERE " + ranges.pgWhere(b) + " AND " + created + " < ?) x ORDER BY k COLLATE \"C\"";
-        String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v FROM " + chTable + " FINAL WHERE "
-                + ranges.chWhere(b) + " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn()) + " < " + chCutoff
-                + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
         String name = key.size() == 1 ? key.get(0).name()
                 : "(" + key.stream().map(PgColumn::name).collect(Collectors.joining(", ")) + ")";
         List<String> found = new ArrayList<>();
+        walk(ranges, b, true, (pgRow, chRow, copies) -> {
+            if (chRow == null) {
+                if (pgRow.settled) {
+                    found.add(name + " " + display(pgRow.key) + ": missing in ClickHouse (PostgreSQL has version "
+                            + show(pgRow.version) + ")");
+                }
+            } else if (pgRow == null) {
+                found.add(name + " " + display(chRow.key) + ": only in ClickHouse (version " + show(chRow.version)
+                        + "), deleted in PostgreSQL?");
+            } else if (copies > 1) {
+                found.add(name + " " + display(chRow.key) + ": ClickHouse holds this key " + copies + " times");
+            } else if (pgRow.settled && chRow.version != pgRow.version) {
+                // a version that went back can never replace the newer one ClickHouse keeps
+                found.add(name + " " + display(chRow.key) + ": ClickHouse has version " + show(chRow.version)
+                        + ", PostgreSQL " + show(pgRow.version) + (chRow.version > pgRow.version
+                        ? " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
+                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : ""));
+            }
+            return found.size() < EXAMPLES_PER_RANGE;
+        });
+        return found;
+    }
+
+    /** What {@link #walk} shows for each key: the PostgreSQL row, ClickHouse's, and how many copies ClickHouse has. */
+    @FunctionalInterface
+    interface KeyVisitor {
+        /** Either row may be null (the key is on one side only); false stops the walk. */
+        boolean visit(Row pgRow, Row chRow, int chCopies) throws SQLException;
+    }
+
+    /**
+     * Reads range b from both sides in key order and shows each key once. {@code onlyCompared} keeps to the
+     * rows the checksums cover (created and, in ClickHouse, versioned before the cutoff); without it every
+     * row of the range is shown, PostgreSQL's with whether it is settled, so a key PostgreSQL still has (in
+     * any version) is never taken for one it lacks.
+     */
+    void walk(KeyRanges ranges, int b, boolean onlyCompared, KeyVisitor visitor) throws SQLException {
+        String created = Identifiers.pg(spec.createdColumn());
+        String pgSql = "SELECT k, v, s FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s FROM "
+                + pgTable + " WHERE " + ranges.pgWhere(b) + pgLive() + (onlyCompared ? " AND " + created + " < ?" : "")
+                + ") x ORDER BY k COLLATE \"C\"";
+        String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v FROM " + chTable + " FINAL WHERE "
+                + ranges.chWhere(b) + (onlyCompared ? " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
+                + " < " + chCutoff : "") + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection p = env.postgres().getConnection(); Connection c = env.clickHouse().getConnection()) {
             try (PreparedStatement ps = p.prepareStatement(pgSql); Statement cs = c.createStatement()) {
                 ps.setFetchSize(10_000);
                 ps.setObject(1, pgCreatedCutoff);
                 ps.setObject(2, pgUpdatedCutoff);
-                ps.setObject(3, pgCreatedCutoff);
+                if (onlyCompared) {
+                    ps.setObject(3, pgCreatedCutoff);
+                }
                 try (ResultSet pr = ps.executeQuery(); ResultSet cr = cs.executeQuery(chSql)) {
                     Row pgRow = Row.next(pr, true);
                     Row chRow = Row.next(cr, false);
-                    while ((pgRow != null || chRow != null) && found.size() < EXAMPLES_PER_RANGE) {
+                    boolean going = true;
+                    while ((pgRow != null || chRow != null) && going) {
                         int order = pgRow == null ? 1 : chRow == null ? -1 : pgRow.compareTo(chRow);
                         if (order < 0) {
-                            if (pgRow.settled) {
-                                found.add(name + " " + display(pgRow.key) + ": missing in ClickHouse (PostgreSQL has version "
-                                        + show(pgRow.version) + ")");
-                            }
+                            going = visitor.visit(pgRow, null, 0);
                             pgRow = Row.next(pr, true);
                         } else if (order > 0) {
-                            found.add(name + " " + display(chRow.key) + ": only in ClickHouse (version " + show(chRow.version)
-                                    + "), deleted in PostgreSQL?");
+                            going = visitor.visit(null, chRow, 1);
                             chRow = Row.next(cr, false);
                         } else {
                             int copies = 0;
-                            long chVersion = chRow.version;
                             Row same = chRow;
                             while (chRow != null && chRow.compareTo(same) == 0) {
                                 copies++;
                                 chRow = Row.next(cr, false);
                             }
-                            if (copies > 1) {
-                                found.add(name + " " + display(same.key) + ": ClickHouse holds this key " + copies + " times");
-                            } else if (pgRow.settled && chVersion != pgRow.version) {
-                                // a version that went back can never replace the newer one ClickHouse keeps
-                                found.add(name + " " + display(same.key) + ": ClickHouse has version " + show(chVersion)
-                                        + ", PostgreSQL " + show(pgRow.version) + (chVersion > pgRow.version
-                                        ? " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
-                                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : ""));
-                            }
+                            going = visitor.visit(pgRow, same, copies);
                             pgRow = Row.next(pr, true);
                         }
                     }
@@ -444,7 +526,17 @@ final class TableCheck {
                 p.rollback();
             }
         }
-        return found;
+    }
+
+    /** Leaves out rows the soft-delete column marks deleted: ClickHouse's FINAL does too. */
+    private String pgLive() {
+        if (spec.softDeleteColumn().isBlank()) {
+            return "";
+        }
+        String column = Identifiers.pg(spec.softDeleteColumn());
+        PgColumn soft = source.column(spec.softDeleteColumn()).orElse(null);
+        return soft != null && soft.type().name().equals("bool")
+                ? " AND " + column + " IS NOT TRUE" : " AND " + column + " IS NULL";
     }
 
     /** A key's canonical text for people: a composite key as {@code (a, b)}. */
@@ -453,7 +545,7 @@ final class TableCheck {
     }
 
     /** One row of a range read row by row: canonical key text, version in microseconds, whether it is compared. */
-    private record Row(String key, byte[] bytes, long version, boolean settled) {
+    record Row(String key, byte[] bytes, long version, boolean settled) {
 
         static Row next(ResultSet rs, boolean withSettled) throws SQLException {
             if (!rs.next()) {

@@ -4,14 +4,14 @@ import java.util.Map;
 
 /** A table route's parameters, as its templatedRoute gives them (the template's defaults filled in). */
 record VerifiedTable(String routeId, String schema, String table, String targetTable, String primaryKey,
-                     String createdColumn, String updatedColumn) {
+                     String createdColumn, String updatedColumn, String softDeleteColumn) {
 
     static VerifiedTable of(String routeId, Map<String, Object> parameters) {
         String table = text(parameters, "table", "");
         String target = text(parameters, "targetTable", "");
         return new VerifiedTable(routeId, text(parameters, "schema", "public"), table, target.isBlank() ? table : target,
                 text(parameters, "primaryKey", ""), text(parameters, "createdColumn", "created_at"),
-                text(parameters, "updatedColumn", "updated_at"));
+                text(parameters, "updatedColumn", "updated_at"), text(parameters, "softDeleteColumn", ""));
     }
 
     private static String text(Map<String, Object> parameters, String name, String fallback) {

@@ -50,8 +50,13 @@ public final class Verifier {
 
     /** For a started loader (scheduler held): its table routes, pools and settings. */
     public static Verifier of(LoaderApplication app) {
+        return of(app, app.cycles().routeIds());
+    }
+
+    /** For some of the loader's table routes. */
+    public static Verifier of(LoaderApplication app, List<String> routeIds) {
         CamelContext context = app.camelContext();
-        return new Verifier(context, app.cycles().routeIds(), context.getRegistry().findSingleByType(SyncEnvironment.class));
+        return new Verifier(context, routeIds, context.getRegistry().findSingleByType(SyncEnvironment.class));
     }
 
     public Report run() {

@@ -1,0 +1,237 @@
+package io.pgchloader.verify;
+
+import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.cycle.Reconciler;
+import io.pgchloader.cycle.SyncEnvironment;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The cycle's {@link Reconciler}: the comparison of {@code --verify} ({@link TableCheck}), narrowed down
+ * until the keys that differ are few, then mended.
+ *
+ * <ol>
+ *   <li>Both sides count their rows and sum a hash of every key and version per key range, in one scan
+ *   each. Equal ranges are done: a table without differences costs that one scan per side.</li>
+ *   <li>A range that differs and holds more than {@link #FETCH_ROWS} rows (by default) is cut into {@link #PARTS}
+ *   and compared again (the bisection of data-diff); smaller ones are read key by key, in key order.</li>
+ *   <li>A key ClickHouse holds and PostgreSQL has in no version at all gets a tombstone; a row PostgreSQL
+ *   has (compared, see TableCheck's cutoff) that ClickHouse lacks or holds in another version is copied
+ *   again by the cycle's repair stream.</li>
+ * </ol>
+ *
+ * <p>The tombstone's version is one microsecond above the newest version ClickHouse holds for the key, and
+ * only keys whose version lies below the cutoff minus that microsecond get one. The cutoff is at or below
+ * the write horizon taken before PostgreSQL was read: every row PostgreSQL did not show was written by a
+ * transaction that began at or after it, so its version is above the tombstone's and replaces it.
+ * Never the time of the repair: a tombstone stamped with the clock would hide a row inserted again just
+ * before it.
+ */
+public final class TableRepair implements Reconciler {
+
+    /** A differing range is read key by key once neither side holds more rows than this. */
+    static final long FETCH_ROWS = 20_000;
+    /** How many parts a larger differing range is cut into. */
+    static final int PARTS = 32;
+    /** Keys per tombstone INSERT: their literals travel in the query (ClickHouse parses 256 KiB by default). */
+    private static final int TOMBSTONES_PER_INSERT = 1_000;
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
+
+    private final SyncEnvironment env;
+    private final long fetchRows;
+
+    public TableRepair(SyncEnvironment env) {
+        this(env, FETCH_ROWS);
+    }
+
+    TableRepair(SyncEnvironment env, long fetchRows) {
+        this.env = env;
+        this.fetchRows = fetchRows;
+    }
+
+    @Override
+    public Result reconcile(Request request) throws SQLException {
+        long started = System.nanoTime();
+        VerifiedTable spec = new VerifiedTable(request.routeId(), request.schema(), request.table(), request.targetTable(),
+                String.join(",", request.key()), request.createdColumn(), request.updatedColumn(), request.softDeleteColumn());
+        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "reconcile");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            TableCheck check = new TableCheck(spec, env, env.clickHouse(), executor);
+            if (!check.prepare()) {
+                return new Result(0, 0, 0, 0, 0, null, null, seconds(started), "ClickHouse has no table " + spec.targetTable());
+            }
+            if (check.farBehind()) {
+                return new Result(0, 0, 0, 0, 0, null, null, seconds(started), "not reconciled: more than " + TableCheck.PENDING_LIMIT
+                        + " rows changed since ClickHouse's newest version; the next reconciliation tries again");
+            }
+            return mend(request, check, started);
+        } catch (VerifyException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    private Result mend(Request request, TableCheck check, long started) throws SQLException {
+        // judged: versions below the cutoff; tombstoned: only where version + 1 µs stays below the horizon
+        long belowMicros = Math.min(check.cutoffMicros(), check.horizonMicros() - 1);
+        List<String> tombstones = new ArrayList<>();
+        List<String> copies = new ArrayList<>();
+        long[] versionsBack = new long[1];
+        long[] keysRead = new long[1];
+        long pgRows = 0;
+        long chRows = 0;
+
+        Deque<Pending> work = new ArrayDeque<>();
+        KeyRanges top = check.keyRanges();
+        Map<Integer, long[]>[] sums = check.aggregates(top, "TRUE", "1");
+        for (int b = 0; b < top.count; b++) {
+            long[] p = sums[0].getOrDefault(b, new long[4]);
+            long[] c = sums[1].getOrDefault(b, new long[4]);
+            pgRows += p[0];
+            chRows += c[0];
+            if (differs(p, c)) {
+                work.add(new Pending(top, b, Math.max(p[0], c[0])));
+            }
+        }
+        while (!work.isEmpty()) {
+            Pending range = work.poll();
+            if (range.rows > fetchRows) {
+                KeyRanges parts = range.ranges.split(range.bucket, PARTS);
+                Map<Integer, long[]>[] partSums = check.aggregates(parts, range.ranges.pgWhere(range.bucket),
+                        range.ranges.chWhere(range.bucket));
+                for (int s = 0; s < parts.count; s++) {
+                    long[] p = partSums[0].getOrDefault(s, new long[4]);
+                    long[] c = partSums[1].getOrDefault(s, new long[4]);
+                    if (differs(p, c)) {
+                        work.add(new Pending(parts, s, Math.max(p[0], c[0])));
+                    }
+                }
+                continue;
+            }
+            check.walk(range.ranges, range.bucket, false, (pgRow, chRow, chCopies) -> {
+                keysRead[0] += (pgRow == null ? 0 : 1) + chCopies;
+                if (pgRow == null) {
+                    if (chRow.version() < belowMicros) {
+                        tombstones.add(chLiteral(check, chRow.key()));
+                    }
+                } else if (pgRow.settled() && (chRow == null || chRow.version() < pgRow.version())) {
+                    copies.add(pgRow.key());
+                } else if (pgRow.settled() && chRow.version() > pgRow.version()) {
+                    versionsBack[0]++;
+                }
+                return true;
+            });
+        }
+
+        String note = "";
+        long tombstoned = 0;
+        long left = 0;
+        if (!tombstones.isEmpty()) {
+            String refused = refusal(request, tombstones.size(), pgRows, chRows);
+            if (refused != null) {
+                note = refused;
+                left = tombstones.size();
+            } else {
+                tombstoned = writeTombstones(check, tombstones, belowMicros);
+            }
+        }
+        if (versionsBack[0] > 0) {
+            note = (note.isEmpty() ? "" : note + "; ") + versionsBack[0] + " row(s) have an older version in PostgreSQL than in"
+                    + " ClickHouse (their " + request.updatedColumn() + " was set back): copying cannot mend them, --verify names them";
+        }
+        String condition = null;
+        Object parameter = null;
+        if (!copies.isEmpty()) {
+            if (check.singleIntegerKey()) {
+                condition = Identifiers.pg(check.key().get(0).name()) + " = ANY(?)";
+                parameter = copies.stream().map(Long::valueOf).toArray(Long[]::new);
+            } else {
+                condition = "(" + check.pgKeyText() + ") = ANY(?)";
+                parameter = copies.toArray(String[]::new);
+            }
+        }
+        return new Result(Math.max(pgRows, chRows), keysRead[0], tombstoned, left, copies.size(), condition, parameter,
+                seconds(started), note);
+    }
+
+    /** Why the tombstones may not be written, or null when they may. */
+    private static String refusal(Request request, int deletes, long pgRows, long chRows) {
+        String table = request.schema() + "." + request.table();
+        if (!request.targetHoldsDeletes()) {
+            return deletes + " row(s) deleted in PostgreSQL are still in ClickHouse, whose table cannot hold deletes"
+                    + " (ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ") without " + TargetTable.DELETED_COLUMN + "); to let"
+                    + " the loader remove them, run: " + String.join("; ", request.migration());
+        }
+        if (request.force()) {
+            return null;
+        }
+        if (pgRows == 0) {
+            return "nothing deleted: PostgreSQL's " + table + " shows no rows at all while ClickHouse holds " + chRows
+                    + " (a wrong database, a dropped or emptied table, a role that sees nothing?); if it really was emptied,"
+                    + " run --repair --force --table " + request.routeId();
+        }
+        if (deletes > request.maxDeleteFraction() * chRows) {
+            return String.format(Locale.ROOT, "nothing deleted: %,d of %,d rows (%.1f %%) would go, more than maxDeleteFraction"
+                            + " %.3f allows; if PostgreSQL really lost them, run --repair --force --table %s",
+                    deletes, chRows, 100.0 * deletes / Math.max(1, chRows), request.maxDeleteFraction(), request.routeId());
+        }
+        return null;
+    }
+
+    private long writeTombstones(TableCheck check, List<String> keys, long belowMicros) throws SQLException {
+        String keyExpression = check.singleIntegerKey() ? Identifiers.ch(check.key().get(0).name()) : check.chKeyText();
+        String below = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(
+                Instant.EPOCH.plus(belowMicros, ChronoUnit.MICROS), ZoneOffset.UTC)) + "', 6, 'UTC')";
+        long written = 0;
+        try (Connection c = env.clickHouse().getConnection(); Statement s = c.createStatement()) {
+            for (int from = 0; from < keys.size(); from += TOMBSTONES_PER_INSERT) {
+                List<String> chunk = keys.subList(from, Math.min(keys.size(), from + TOMBSTONES_PER_INSERT));
+                String condition = keyExpression + " IN (" + String.join(", ", chunk) + ")";
+                s.executeUpdate(TargetTable.tombstoneSql(check.chTable(), names(check), condition, below));
+                written += chunk.size();
+            }
+        }
+        return written;
+    }
+
+    private static List<String> names(TableCheck check) {
+        return check.key().stream().map(column -> column.name()).toList();
+    }
+
+    /** A key's canonical text as ClickHouse compares it: a number as it is, any other as a string literal. */
+    private static String chLiteral(TableCheck check, String keyText) {
+        return check.singleIntegerKey() ? keyText : Identifiers.chString(keyText);
+    }
+
+    private static boolean differs(long[] pg, long[] ch) {
+        return pg[0] != ch[0] || pg[1] != ch[1] || pg[2] != ch[2];
+    }
+
+    private static double seconds(long started) {
+        return (System.nanoTime() - started) / 1e9;
+    }
+
+    /** A range still to look at: which ranges it belongs to, its number there, the larger side's rows. */
+    private record Pending(KeyRanges ranges, int bucket, long rows) {
+    }
+}

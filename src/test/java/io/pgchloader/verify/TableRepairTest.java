@@ -1,0 +1,78 @@
+package io.pgchloader.verify;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.cycle.Reconciler;
+import io.pgchloader.cycle.SyncEnvironment;
+import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderTestBase;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cost of a reconciliation follows the differences, not the table: ranges that differ are cut into
+ * parts and compared again, and only small ones are read key by key, for integer keys (by their bounds)
+ * and for any other key (by more bits of the same hash).
+ */
+class TableRepairTest extends LoaderTestBase {
+
+    private Reconciler.Result reconcile(String table, String key, long fetchRows) {
+        SyncEnvironment env = loader.app().camelContext().getRegistry().findSingleByType(SyncEnvironment.class);
+        try {
+            return new TableRepair(env, fetchRows).reconcile(new Reconciler.Request("sync-" + table, "public", table, table,
+                    List.of(key.split(",")), "created_at", "updated_at", "", 0.05, false, true, List.of()));
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void a_table_without_differences_is_compared_by_sums_only() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("t.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO events SELECT g, now() - interval '1 day' + g * interval '1 ms', NULL FROM generate_series(1, 30000) g");
+        loader.start();
+        loader.succeedingCycle("sync-events");
+
+        Reconciler.Result result = reconcile("events", "id", 100);
+
+        assertEquals(0, result.keysRead());
+        assertEquals(0, result.tombstoned());
+        assertEquals(30_000, result.comparedRows());
+    }
+
+    @Test
+    void scattered_deletes_in_integer_ranges_are_narrowed_down_before_keys_are_read() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("t.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO events SELECT g, now() - interval '1 day' + g * interval '1 ms', NULL FROM generate_series(1, 30000) g");
+        loader.start();
+        loader.succeedingCycle("sync-events");
+        loader.pg("DELETE FROM events WHERE id IN (17, 4242, 15000, 29999, 30000)");
+
+        Reconciler.Result result = reconcile("events", "id", 100);
+
+        assertEquals(5, result.tombstoned(), result.toString());
+        // four ranges of about 470 rows each, cut into 32: a few dozen rows read key by key, not 30,000
+        assertTrue(result.keysRead() < 200, "read " + result.keysRead() + " rows key by key");
+        assertEquals(29_995, loader.chLong("SELECT count() FROM events FINAL"));
+    }
+
+    @Test
+    void scattered_deletes_in_hash_buckets_are_narrowed_down_before_keys_are_read() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("t.yaml", LoaderFixture.templatedRoute("sync-tags", "table", "tags"));
+        loader.pg("CREATE TABLE tags (name text PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO tags SELECT 'tag-' || g, now() - interval '1 day', NULL FROM generate_series(1, 10000) g");
+        loader.start();
+        loader.succeedingCycle("sync-tags");
+        loader.pg("DELETE FROM tags WHERE name IN ('tag-1', 'tag-5000', 'tag-9999')");
+
+        Reconciler.Result result = reconcile("tags", "name", 20);
+
+        assertEquals(3, result.tombstoned(), result.toString());
+        assertTrue(result.keysRead() < 60, "read " + result.keysRead() + " rows key by key");
+        assertEquals(9_997, loader.chLong("SELECT count() FROM tags FINAL"));
+        assertEquals(0, Verifier.of(loader.app()).run().exitCode());
+    }
+}
