@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.support.Http;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.verify.Verifier;
@@ -241,11 +243,15 @@ class DeletesTest extends LoaderTestBase {
         loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events",
                 "cron", "0/1 * * * * ?", "reconcileCron", "0/2 * * * * ?"));
         events(1_000);
-        loader.startScheduled(Map.of());
+        loader.startScheduled(Map.of("HTTP_PORT", Integer.toString(Http.freePort())));
         awaitFinalCount("events", 1_000, Duration.ofSeconds(30));
         loader.pg("DELETE FROM events WHERE id % 100 = 0");
 
         awaitFinalCount("events", 990, Duration.ofSeconds(30));
+        PrometheusMeterRegistry metrics = loader.app().camelContext().getRegistry().findSingleByType(PrometheusMeterRegistry.class);
+        String scrape = metrics.scrape();
+        assertTrue(scrape.contains("pgch_reconciled_rows_total{action=\"tombstoned\",route=\"sync-events\",table=\"public.events\"} 10.0"),
+                scrape.lines().filter(l -> l.startsWith("pgch_reconcil")).toList().toString());
     }
 
     private void awaitFinalCount(String table, long expected, Duration limit) throws Exception {

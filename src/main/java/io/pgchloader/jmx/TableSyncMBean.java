@@ -73,4 +73,16 @@ public interface TableSyncMBean {
 
     /** Cycles that failed since the loader started. */
     long getFailedCycles();
+
+    /** When the last reconciliation ended (ISO-8601), empty while none ran since the loader started. */
+    String getLastReconciliation();
+
+    /** The last reconciliation's line: rows compared, deleted, copied again, and what a guard held back. */
+    String getLastReconciliationSummary();
+
+    /** Rows reconciliations tombstoned since the loader started. */
+    long getRowsTombstonedTotal();
+
+    /** Rows reconciliations copied again since the loader started. */
+    long getRowsRepairedTotal();
 }

@@ -1,5 +1,6 @@
 package io.pgchloader.jmx;
 
+import io.pgchloader.cycle.Reconciler;
 import io.pgchloader.cycle.SyncCycle;
 import io.pgchloader.postgres.WriteHorizon;
 import java.time.Clock;
@@ -8,6 +9,7 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 
 /** What JMX shows of one table route, updated at the end of every cycle. Thread-safe. */
 final class TableSyncState implements TableSyncMBean {
@@ -23,6 +25,10 @@ final class TableSyncState implements TableSyncMBean {
     private String lastError;
     private Instant lastErrorTime;
     private long rowsCreatedLast;
+    private Instant lastReconciliation;
+    private String lastReconciliationSummary = "";
+    private long rowsTombstonedTotal;
+    private long rowsRepairedTotal;
     private long rowsUpdatedLast;
     private long rowsCreatedTotal;
     private long rowsUpdatedTotal;
@@ -60,6 +66,15 @@ final class TableSyncState implements TableSyncMBean {
         rowsUpdatedLast = cycle == null ? 0 : cycle.rowsUpdated();
         rowsCreatedTotal += rowsCreatedLast;
         rowsUpdatedTotal += rowsUpdatedLast;
+        if (cycle != null && cycle.getReconciled() != null) {
+            Reconciler.Result reconciled = cycle.getReconciled();
+            lastReconciliation = end;
+            rowsTombstonedTotal += reconciled.tombstoned();
+            rowsRepairedTotal += cycle.rowsRepaired();
+            lastReconciliationSummary = String.format(Locale.ROOT, "%,d rows compared in %.2f s, %,d deleted, %,d copied again%s",
+                    reconciled.comparedRows(), reconciled.seconds(), reconciled.tombstoned(), cycle.rowsRepaired(),
+                    reconciled.note().isEmpty() ? "" : "; " + reconciled.note());
+        }
         if (cycle != null) {
             // after a failed cycle too: ClickHouse holds a prefix of each stream, up to these marks
             createdMark = cycle.createdMark();
@@ -168,5 +183,25 @@ final class TableSyncState implements TableSyncMBean {
 
     private static String watermark(Instant mark) {
         return mark == null ? null : WATERMARK.format(LocalDateTime.ofInstant(mark, ZoneOffset.UTC));
+    }
+
+    @Override
+    public synchronized String getLastReconciliation() {
+        return lastReconciliation == null ? "" : lastReconciliation.toString();
+    }
+
+    @Override
+    public synchronized String getLastReconciliationSummary() {
+        return lastReconciliationSummary;
+    }
+
+    @Override
+    public synchronized long getRowsTombstonedTotal() {
+        return rowsTombstonedTotal;
+    }
+
+    @Override
+    public synchronized long getRowsRepairedTotal() {
+        return rowsRepairedTotal;
     }
 }

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.pgchloader.CycleRunner;
 import io.pgchloader.cycle.CycleObserver;
+import io.pgchloader.cycle.Reconciler;
 import io.pgchloader.cycle.SyncCycle;
 import java.text.ParseException;
 import java.time.Duration;
@@ -39,7 +40,14 @@ import org.quartz.CronExpression;
  *   <li>{@code pgch_schedule_interval_seconds}: the time between the next two fires of the table's cron,
  *   so alerts can say "N schedules without a success";</li>
  *   <li>{@code pgch_table_active}: 1 while this instance runs the table's route, 0 while it stands by
- *   (high availability) or the route was stopped.</li>
+ *   (high availability) or the route was stopped;</li>
+ *   <li>{@code pgch_reconciled_rows_total{action="tombstoned"|"copied"|"held"}}: rows a reconciliation
+ *   deleted, copied again, or would have deleted but a guard held back;</li>
+ *   <li>{@code pgch_reconciliation_duration_seconds}: count, sum and max of reconciliations (comparison
+ *   and tombstones; the rows copied again count in the cycle), and
+ *   {@code pgch_reconciliation_keys_read_total}, the rows both sides listed key by key;</li>
+ *   <li>{@code pgch_seconds_since_last_reconciliation}: since the last reconciliation on this instance
+ *   (since start while none).</li>
  * </ul>
  *
  * Every series exists from startup on, with zero counts, so rates and alerts work from the first cycle.
@@ -106,6 +114,12 @@ public final class SyncMetrics extends LifecycleStrategySupport implements Cycle
         private volatile Instant newestWatermark;
         private volatile boolean lagRegistered;
         private volatile CronExpression cron;
+        private final Counter tombstoned;
+        private final Counter copied;
+        private final Counter held;
+        private final Counter keysRead;
+        private final Timer reconciliations;
+        private volatile Instant lastReconciliation = started;
 
         TableMeters(String routeId, String table) {
             this.routeId = routeId;
@@ -124,9 +138,26 @@ public final class SyncMetrics extends LifecycleStrategySupport implements Cycle
                             m -> Duration.between(m.lastSuccess, Instant.now()).toMillis() / 1000.0)
                     .description("Seconds since the table's last successful cycle on this instance (since start while none)")
                     .tags(tags).register(registry);
+            tombstoned = reconciled("tombstoned");
+            copied = reconciled("copied");
+            held = reconciled("held");
+            keysRead = Counter.builder("pgch.reconciliation.keys.read").description("Rows reconciliations listed key by key, both sides")
+                    .tags(tags).register(registry);
+            reconciliations = Timer.builder("pgch.reconciliation.duration").description("Duration of reconciliations: comparison and tombstones")
+                    .tags(tags).register(registry);
+            Gauge.builder("pgch.seconds.since.last.reconciliation", this,
+                            m -> Duration.between(m.lastReconciliation, Instant.now()).toMillis() / 1000.0)
+                    .description("Seconds since the table's last reconciliation on this instance (since start while none)")
+                    .tags(tags).register(registry);
             Gauge.builder("pgch.table.active", this, TableMeters::active)
                     .description("1 while this instance runs the table's route, 0 while it stands by or the route is stopped")
                     .tags(tags).register(registry);
+        }
+
+        private Counter reconciled(String action) {
+            return Counter.builder("pgch.reconciled.rows")
+                    .description("Rows reconciliations tombstoned, copied again, or held back by a guard")
+                    .tags(tags).tag("action", action).register(registry);
         }
 
         void scheduledBy(String expression) {
@@ -162,6 +193,15 @@ public final class SyncMetrics extends LifecycleStrategySupport implements Cycle
             if (cycle != null) {
                 created.increment(cycle.rowsCreated());
                 updated.increment(cycle.rowsUpdated());
+                Reconciler.Result reconciled = cycle.getReconciled();
+                if (reconciled != null) {
+                    tombstoned.increment(reconciled.tombstoned());
+                    copied.increment(cycle.rowsRepaired());
+                    held.increment(reconciled.deletesLeft());
+                    keysRead.increment(reconciled.keysRead());
+                    reconciliations.record(Duration.ofNanos((long) (reconciled.seconds() * 1e9)));
+                    lastReconciliation = Instant.now();
+                }
                 Instant mark = cycle.newestWatermark();
                 if (mark != null) {
                     newestWatermark = mark;
