@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs, prints or removes the crontab line that runs one pg-ch-loader cycle on a schedule:
+# Installs, prints or removes the crontab lines that run one pg-ch-loader cycle on a schedule, and a
+# nightly reconciliation (deleted rows, missing ones; see docs/deletes.md):
 #
 #   cd <repo> && java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar target/pg-ch-loader.jar --once >> <log file> 2>&1
+#   cd <repo> && java -XX:+UseSerialGC -jar target/pg-ch-loader.jar --repair >> <log file> 2>&1
 #
 # Usage:
 #   scripts/cron_job_def.sh [SCHEDULE]            install for the current user (default "*/30 * * * *")
@@ -9,8 +11,9 @@
 #   scripts/cron_job_def.sh --remove              remove the line again
 #
 # SCHEDULE is the usual 5 cron fields (minute hour day-of-month month day-of-week), quoted as one
-# argument. Installing is idempotent: the line carries a marker comment, and a previous line with that
-# marker is replaced, other crontab lines are kept. Build the jar first (mvn -B package -DskipTests);
+# argument. The --repair line's schedule: PG_CH_LOADER_REPAIR_SCHEDULE, by default "15 3 * * *" (03:15
+# every night); set it empty for no --repair line. Installing is idempotent: the lines carry a marker
+# comment, and previous lines with that marker are replaced, other crontab lines are kept. Build the jar first (mvn -B package -DskipTests);
 # configuration comes from .env in the repo directory. Log file: PG_CH_LOADER_LOG, by default
 # <repo>/logs/pg-ch-loader-cron.log. Java: the line names, by full path, the java found on PATH when
 # this script runs (cron's own PATH is minimal); set JAVA=/path/to/bin/java to choose another.
@@ -23,11 +26,14 @@
 
 set -euo pipefail
 
-readonly MARKER="# pg-ch-loader --once (managed by scripts/cron_job_def.sh)"
+readonly MANAGED="(managed by scripts/cron_job_def.sh)"
+readonly MARKER="# pg-ch-loader --once $MANAGED"
+readonly REPAIR_MARKER="# pg-ch-loader --repair $MANAGED"
 readonly DEFAULT_SCHEDULE="*/30 * * * *"
+readonly DEFAULT_REPAIR_SCHEDULE="15 3 * * *"
 
 usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -60,7 +66,7 @@ current_without_ours() {
     local existing
     existing=$(crontab -l 2>/dev/null) || existing=""
     if [[ -n $existing ]]; then
-        grep -vF -- "$MARKER" <<<"$existing" || true
+        grep -vF -- "$MANAGED" <<<"$existing" || true
     fi
 }
 
@@ -119,6 +125,15 @@ done
 # The marker ends the line as a shell comment: cron hands the whole command to /bin/sh, which ignores it.
 java_opts=${PG_CH_LOADER_JAVA_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 line="$schedule cd $(sh_quote "$repo_dir") && $(sh_quote "$java_cmd") $java_opts -jar target/pg-ch-loader.jar --once >> $(sh_quote "$log_file") 2>&1 $MARKER"
+# a reconciliation reads whole tables: the optimizing compiler pays off, so only the collector is chosen
+repair_schedule=${PG_CH_LOADER_REPAIR_SCHEDULE-$DEFAULT_REPAIR_SCHEDULE}
+if [[ -n $repair_schedule ]]; then
+    validate_schedule "$repair_schedule"
+    read -r -a fields <<<"$repair_schedule"
+    repair_opts=${PG_CH_LOADER_JAVA_OPTS--XX:+UseSerialGC}
+    line="$line
+${fields[*]} cd $(sh_quote "$repo_dir") && $(sh_quote "$java_cmd") $repair_opts -jar target/pg-ch-loader.jar --repair >> $(sh_quote "$log_file") 2>&1 $REPAIR_MARKER"
+fi
 
 case $mode in
     print)
@@ -130,21 +145,22 @@ case $mode in
             || echo "cron_job_def.sh: note: $repo_dir/target/pg-ch-loader.jar does not exist yet: build it with mvn -B package -DskipTests" >&2
         mkdir -p "$(dirname "$log_file")"
         { current_without_ours; echo "$line"; } | install_crontab
-        echo "Installed for user $(id -un): $line"
+        echo "Installed for user $(id -un):"
+        echo "$line"
         ;;
     remove)
         require_crontab
         existing=$(crontab -l 2>/dev/null) || existing=""
-        if grep -qF -- "$MARKER" <<<"$existing"; then
+        if grep -qF -- "$MANAGED" <<<"$existing"; then
             remaining=$(current_without_ours)
             if [[ -n $remaining ]]; then
                 echo "$remaining" | install_crontab
             else
                 crontab -r
             fi
-            echo "Removed the pg-ch-loader line from the crontab of $(id -un)."
+            echo "Removed the pg-ch-loader lines from the crontab of $(id -un)."
         else
-            echo "No pg-ch-loader line in the crontab of $(id -un): nothing to remove."
+            echo "No pg-ch-loader lines in the crontab of $(id -un): nothing to remove."
         fi
         ;;
 esac
