@@ -15,6 +15,7 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -45,6 +46,9 @@ import org.junit.jupiter.api.Test;
  *   <li>ties: one INSERT of 6,000+ rows sharing one timestamp, one UPDATE of thousands of rows;</li>
  *   <li>the same hundred rows updated again and again; rows whose updated_at goes from NULL to a value;</li>
  *   <li>rows updated by a transaction that started before they were inserted (updated_at &lt; created_at);</li>
+ *   <li>hard deletes of random rows, and rows deleted and inserted again under the same id in one
+ *   transaction; the loaders reconcile every few seconds ({@code reconcileCron}), so reconciliations are
+ *   killed halfway too, and tombstones race writers that bring keys back;</li>
  *   <li>lock waits, deadlocks and rollbacks, which happen by themselves with this mix.</li>
  * </ul>
  * One table has {@code timestamp} columns (wall-clock time of the writers' zone), the other
@@ -57,7 +61,8 @@ import org.junit.jupiter.api.Test;
  * inserted, since at the writers' pace the loader spends most of its time between cycles. Then it is
  * killed and started again at once. What it was doing at each kill is counted and printed.
  *
- * <p>At the end the writers stop (an open transaction is committed first) and {@code --once} runs. One
+ * <p>At the end the writers stop (an open transaction is committed first) and {@code --once} runs, then
+ * {@code --repair} for the deletes the last reconciliation did not see. One
  * run is enough once no transaction is open: its horizon is then "now", so every committed row is
  * below it. A second run would be needed only if a transaction had been open when the first read its
  * horizon (rows of that transaction, and of any that began after it, wait for the next cycle by
@@ -146,9 +151,9 @@ class SoakTest extends LoaderTestBase {
         System.out.println("SOAK: seed " + seed + ", " + SECONDS + " s, at least " + KILLS + " kills, " + WRITERS + " writers");
         loader = new LoaderFixture(tmp).withRoutes("soak.yaml",
                 LoaderFixture.templatedRoute("sync-soak-local", "table", Table.LOCAL.name, "cron", "0/1 * * * * ?",
-                        "batchSize", "500", "insertRows", "1000")
+                        "batchSize", "500", "insertRows", "1000", "reconcileCron", "0/3 * * * * ?")
                         + LoaderFixture.templatedRoute("sync-soak-tz", "table", Table.TZ.name, "cron", "0/1 * * * * ?",
-                        "batchSize", "500", "insertRows", "1000"));
+                        "batchSize", "500", "insertRows", "1000", "reconcileCron", "0/3 * * * * ?"));
         for (Table t : Table.values()) {
             loader.pg("CREATE TABLE " + t.name + " (id bigint PRIMARY KEY, writer integer NOT NULL,"
                             + " revision integer NOT NULL DEFAULT 0, payload text, amount numeric(12, 2),"
@@ -222,6 +227,10 @@ class SoakTest extends LoaderTestBase {
             LoaderProcess once = runs.start("--once");
             int exit = once.awaitExit(ONCE_LIMIT);
             onceNotes.add("once #" + onceRuns + ": exit " + exit + "\n" + once.output());
+            LoaderProcess repair = runs.start("--repair");
+            int repaired = repair.awaitExit(ONCE_LIMIT);
+            onceNotes.add("repair #" + onceRuns + ": exit " + repaired + "\n" + repair.output());
+            exit = Math.max(exit, repaired);
             comparisons = new ArrayList<>();
             for (Table t : Table.values()) {
                 comparisons.add(RowComparison.of(loader, t.pgRows(), t.chRows()));
@@ -247,8 +256,8 @@ class SoakTest extends LoaderTestBase {
         }
         Totals totals = new Totals(writers);
         long seconds = Math.round((System.nanoTime() - started) / 1e9);
-        System.out.printf("SOAK: cycles=%d rows=%d updates=%d kills=%d lost=%d duplicates=%d stale=%d seconds=%d%n",
-                runs.cycles(), rows, totals.updates, killsDone, lost, duplicates, stale, seconds);
+        System.out.printf("SOAK: cycles=%d rows=%d updates=%d deletes=%d kills=%d lost=%d duplicates=%d stale=%d resurrected=%d seconds=%d%n",
+                runs.cycles(), rows, totals.updates, totals.deleted, killsDone, lost, duplicates, stale, phantom, seconds);
         System.out.println("SOAK: kills by what the loader was doing just before: " + moments);
         System.out.printf("SOAK: details: phantom=%d onceRuns=%d failedCycles=%d retries=%d killsFromProcessStart=%d"
                         + " transactions=%d rolledBack=%d (deadlocks %d, lock timeouts %d) longTransactions=%d"
@@ -264,8 +273,10 @@ class SoakTest extends LoaderTestBase {
         assertEquals(0, stale, "rows at an older version" + evidence);
         assertEquals(0, phantom, "rows ClickHouse has and PostgreSQL has not" + evidence);
         assertTrue(comparisons.stream().allMatch(RowComparison::matches), evidence);
-        assertTrue(onceNotes.get(onceNotes.size() - 1).startsWith("once #" + onceRuns + ": exit 0"), evidence);
+        assertTrue(onceNotes.get(onceNotes.size() - 2).startsWith("once #" + onceRuns + ": exit 0"), evidence);
+        assertTrue(onceNotes.get(onceNotes.size() - 1).startsWith("repair #" + onceRuns + ": exit 0"), evidence);
         assertTrue(killsDone >= KILLS, "killed " + killsDone + " times");
+        assertTrue(totals.deleted > 0 && totals.reinserted > 0, "deletes ran: " + totals.deleted + ", inserted again: " + totals.reinserted);
         assertTrue(totals.longTransactions > 0 && totals.tieInserts > 0 && totals.bigUpdates > 0,
                 "the mix ran: " + totals.longTransactions + " long transactions, " + totals.tieInserts + " tie inserts, "
                         + totals.bigUpdates + " big updates");
@@ -332,9 +343,13 @@ class SoakTest extends LoaderTestBase {
         long tieInserts;
         long bigUpdates;
         long biggestUpdate;
+        long deleted;
+        long reinserted;
 
         Totals(List<Writer> writers) {
             for (Writer w : writers) {
+                deleted += w.deleted;
+                reinserted += w.reinserted;
                 transactions += w.committed;
                 rolledBack += w.rolledBack;
                 deadlocks += w.deadlocks;
@@ -366,7 +381,11 @@ class SoakTest extends LoaderTestBase {
         volatile long tieInserts;
         volatile long bigUpdates;
         volatile long biggestUpdate;
+        volatile long deleted;
+        volatile long reinserted;
         // this transaction's work, counted once it commits
+        long txDeleted;
+        long txReinserted;
         long txInserted;
         long txUpdates;
         long txTies;
@@ -404,7 +423,7 @@ class SoakTest extends LoaderTestBase {
                 }
                 c.setAutoCommit(false);
                 while (!stopWriting.get()) {
-                    txInserted = txUpdates = txTies = txBigUpdates = txLong = 0;
+                    txInserted = txUpdates = txTies = txBigUpdates = txLong = txDeleted = txReinserted = 0;
                     try {
                         transaction();
                         c.commit();
@@ -414,6 +433,8 @@ class SoakTest extends LoaderTestBase {
                         tieInserts += txTies;
                         bigUpdates += txBigUpdates;
                         longTransactions += txLong;
+                        deleted += txDeleted;
+                        reinserted += txReinserted;
                     } catch (SQLException e) {
                         c.rollback();
                         rolledBack++;
@@ -485,6 +506,10 @@ class SoakTest extends LoaderTestBase {
                 updateHot(table(), 1 + r.nextInt(10));
             } else if (dice < 88) {
                 updateNeverUpdated(table(), 50 + r.nextInt(450));
+            } else if (dice < 92) {
+                deleteRandom(table(), 1 + r.nextInt(10), false);
+            } else if (dice < 95) {
+                deleteRandom(table(), 1 + r.nextInt(3), true);
             } else {
                 insert(table(), 1 + r.nextInt(20));
                 updateRandom(table(), 1 + r.nextInt(20));
@@ -544,6 +569,39 @@ class SoakTest extends LoaderTestBase {
         private void updateIds(Table t, List<Long> ids) throws SQLException {
             Array array = c.createArrayOf("bigint", ids.stream().sorted().toArray());
             update(t, "id = ANY(?)", array);
+        }
+
+        /**
+         * Random rows deleted (some ids do not exist); with {@code again}, inserted again under the same ids
+         * in the same transaction, stamped with its start like any insert: newer than their tombstones must be.
+         */
+        private void deleteRandom(Table t, int rows, boolean again) throws SQLException {
+            long max = nextId.get();
+            List<Long> ids = new ArrayList<>();
+            for (int i = 0; i < rows; i++) {
+                // not the hot rows: those are updated all the time, keep them
+                ids.add(HOT_ROWS + 1 + (long) (r.nextDouble() * (max - HOT_ROWS - 2)));
+            }
+            Array array = c.createArrayOf("bigint", ids.stream().sorted().distinct().toArray());
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.name + " WHERE id = ANY(?) RETURNING id")) {
+                ps.setArray(1, array);
+                List<Long> gone = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        gone.add(rs.getLong(1));
+                    }
+                }
+                txDeleted += gone.size();
+                if (again && !gone.isEmpty()) {
+                    try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + t.name + " (id, writer, payload, amount)"
+                            + " SELECT g, ?, 'again w' || ? || ' ' || g, 2.5 FROM unnest(?::bigint[]) g")) {
+                        insert.setInt(1, number);
+                        insert.setInt(2, number);
+                        insert.setArray(3, c.createArrayOf("bigint", gone.toArray()));
+                        txReinserted += insert.executeUpdate();
+                    }
+                }
+            }
         }
 
         /** Random rows anywhere; some ids do not exist (rolled back, or not yet committed). */
