@@ -270,4 +270,38 @@ class DeletesTest extends LoaderTestBase {
         }
         throw new AssertionError(table + " holds " + last + " rows under FINAL, not " + expected + ", after " + limit.toSeconds() + " s");
     }
+
+    @Test
+    void a_value_changed_in_clickhouse_behind_the_loaders_back_is_found_by_verify_and_mended_by_repair() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-things", "table", "things"));
+        loader.pg("CREATE TABLE things (id int PRIMARY KEY, n bigint, amount numeric(20,0), price numeric(12,4), label text,"
+                        + " code char(5), ok boolean, day date, seen timestamptz, local timestamp, uid uuid, doc jsonb, raw bytea,"
+                        + " score float8, tags int[], created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO things SELECT g, g::bigint * 1000000007, 9223372036854775000 + g, g * 1.25, 'label ' || g || ' ü''\\',"
+                        + " 'c' || (g % 10), g % 2 = 0, date '2024-02-28' + g, timestamptz '2024-03-31 01:30:00.123456+00' + g * interval '1 h',"
+                        + " timestamp '2024-10-27 02:30:00' + g * interval '1 min', md5(g::text)::uuid, jsonb_build_object('k', g, 'a', array[g, 2]),"
+                        + " decode(md5(g::text), 'hex'), g / 3.0, array[g, NULL], now() - interval '1 hour' + g * interval '1 ms',"
+                        + " CASE WHEN g % 3 = 0 THEN now() - interval '30 minutes' + g * interval '1 ms' END"
+                        + " FROM generate_series(1, 300) g",
+                "UPDATE things SET label = NULL, code = NULL, ok = NULL, doc = NULL, raw = NULL WHERE id % 7 = 0");
+        loader.start();
+        loader.succeedingCycle("sync-things");
+        Verifier.Report equal = Verifier.of(loader.app()).run();
+        assertEquals(0, equal.exitCode(), String.join("\n", equal.lines()));
+        assertTrue(String.join("\n", equal.lines()).contains("compared by version only: score (float8), tags (_int4)"),
+                String.join("\n", equal.lines()));
+
+        // the corruption of the adversarial round: a value near 2^63 with its sign flipped, version untouched
+        loader.ch("ALTER TABLE things UPDATE amount = -amount WHERE id = 5 SETTINGS mutations_sync = 2",
+                "ALTER TABLE things UPDATE label = 'tampered' WHERE id = 200 SETTINGS mutations_sync = 2");
+        Verifier.Report different = Verifier.of(loader.app()).run();
+        assertEquals(1, different.exitCode(), String.join("\n", different.lines()));
+        assertTrue(String.join("\n", different.lines()).contains("different values in ClickHouse"), String.join("\n", different.lines()));
+
+        SyncStatus.Outcome outcome = repair("sync-things", false);
+
+        assertTrue(outcome.message().contains("2 copied again"), outcome.message());
+        assertEquals(List.of("9223372036854775005"), loader.chRows("SELECT toString(amount) FROM things FINAL WHERE id = 5"));
+        assertEquals(0, verify());
+    }
 }

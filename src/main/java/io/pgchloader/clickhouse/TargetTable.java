@@ -180,6 +180,11 @@ public final class TargetTable {
                 + " FINAL WHERE " + keyCondition + " AND " + Identifiers.ch(VERSION_COLUMN) + " < " + below;
     }
 
+    /** The type of a column of the table, or null when it has no such column. */
+    public String columnType(String name) {
+        return columns.get(name);
+    }
+
     /** The table's comment, empty when it has none. */
     public String comment() {
         return comment == null ? "" : comment;

@@ -83,4 +83,25 @@ final class KeyText {
     static String chVersionMicros(String created, String updated) {
         return "toUnixTimestamp64Micro(" + chVersion(created, updated) + ")";
     }
+
+    /**
+     * A column's value as text both dialects render alike, NULL apart ({@code n}, every value else {@code v}
+     * and its text), or null when they cannot render it alike: floating-point numbers (their shortest
+     * text differs) and ClickHouse arrays. {@code chType} is the target column's type.
+     */
+    static String[] value(PgColumn column, String chType) {
+        String type = column.type().name();
+        if (type.equals("float4") || type.equals("float8") || chType.contains("Array(")) {
+            return null;
+        }
+        String c = Identifiers.pg(column.name());
+        String pg = switch (type) {
+            case "int2", "int4", "int8", "oid", "numeric", "uuid", "date", "timestamp", "timestamptz", "bpchar" -> pg(column);
+            // booleans and everything the loader stores as PostgreSQL's own text render as that text
+            default -> c + "::text";
+        };
+        String ch = chType.replace("Nullable(", "").startsWith("String") ? Identifiers.ch(column.name()) : ch(column);
+        return new String[] {"CASE WHEN " + c + " IS NULL THEN 'n' ELSE 'v' || " + pg + " END",
+                "ifNull(concat('v', " + ch + "), 'n')"};
+    }
 }

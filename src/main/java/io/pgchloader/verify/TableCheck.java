@@ -87,6 +87,9 @@ final class TableCheck {
     private KeyRanges ranges;
     private String chSkipPending = "";
     private Instant cutoff;
+    private String pgValues = "";
+    private String chValues = "";
+    private List<String> versionOnly = List.of();
     /** The write horizon as versions are stored, before the cutoff is moved back to ClickHouse's newest version. */
     private Instant horizonBound;
     private boolean farBehind;
@@ -133,7 +136,7 @@ final class TableCheck {
             }
         }
         String compared = "versions before " + show(cutoff) + " compared" + (newer == 0 ? ""
-                : ", " + rows(newer) + " newer in PostgreSQL not yet") + String.format(Locale.ROOT, " (%.2f s)", (System.nanoTime() - started) / 1e9);
+                : ", " + rows(newer) + " newer in PostgreSQL not yet") + String.format(Locale.ROOT, " (%.2f s)", (System.nanoTime() - started) / 1e9) + versionOnlyNote();
         if (differing.isEmpty()) {
             return new Result(spec, Status.OK, spec.qualifiedName() + ": OK, " + rows(pgRows) + " equal in "
                     + ranges.describeAll() + "; " + compared, List.of());
@@ -162,6 +165,7 @@ final class TableCheck {
         if (!target.exists()) {
             return false;
         }
+        values(target);
         cutoff = cutoff();
         chCutoff = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(cutoff, ZoneOffset.UTC)) + "', 6, 'UTC')";
         pgCreatedCutoff = pgValue(spec.createdColumn(), cutoff);
@@ -216,6 +220,46 @@ final class TableCheck {
 
     boolean singleIntegerKey() {
         return key.size() == 1 && KeyRanges.integerFirstColumn(key);
+    }
+
+    /**
+     * What each row's hash covers besides key and version: every other column both tables have, in a text
+     * both render alike; the columns that cannot be rendered so are named and compared by version only.
+     */
+    private void values(TargetTable target) {
+        StringBuilder pg = new StringBuilder();
+        StringBuilder ch = new StringBuilder();
+        List<String> skipped = new ArrayList<>();
+        for (PgColumn column : source.columns()) {
+            String chType = target.columnType(column.name());
+            if (chType == null || key.contains(column)) {
+                continue;
+            }
+            String[] text = KeyText.value(column, chType);
+            if (text == null) {
+                skipped.add(column.name() + " (" + column.type().name() + ")");
+                continue;
+            }
+            pg.append(" || chr(30) || ").append(text[0]);
+            ch.append(", '\\x1E', ").append(text[1]);
+        }
+        pgValues = pg.toString();
+        chValues = ch.toString();
+        versionOnly = skipped;
+    }
+
+    /** Columns compared by version only, for the summary line. */
+    private String versionOnlyNote() {
+        return versionOnly.isEmpty() ? "" : "; compared by version only: " + String.join(", ", versionOnly);
+    }
+
+    /** The hash of each row's key, version and values, in PostgreSQL. */
+    private String pgRowHash() {
+        return KeyText.pgHash(pgKey + " || chr(31) || (" + pgVersion + ")::text" + pgValues);
+    }
+
+    private String chRowHash() {
+        return KeyText.chHash("concat(" + chKey + ", '\\x1F', toString(" + chVersionMicros + ")" + chValues + ")");
     }
 
     /** The source's shape, its key and the SQL fragments that render them. */
@@ -396,7 +440,7 @@ final class TableCheck {
     private Map<Integer, long[]> pgAggregate(KeyRanges r, String where) {
         String sql = "SELECT b, count(*) FILTER (WHERE s), coalesce(sum(h), 0)::text, count(*) FILTER (WHERE NOT s)"
                 + " FROM (SELECT " + r.pgBucket() + " AS b, " + pgSettled() + " AS s,"
-                + " CASE WHEN " + pgSettled() + " THEN " + KeyText.pgHash(pgKey + " || chr(31) || (" + pgVersion + ")::text")
+                + " CASE WHEN " + pgSettled() + " THEN " + pgRowHash()
                 + " END AS h FROM " + pgTable + " WHERE " + where + pgLive() + ") x GROUP BY b";
         try (Connection c = env.postgres().getConnection()) {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -418,7 +462,7 @@ final class TableCheck {
 
     private Map<Integer, long[]> chAggregate(KeyRanges r, String where) {
         String sql = "SELECT b, count(), toString(sum(toUInt128(h))) FROM (SELECT " + r.chBucket() + " AS b, "
-                + KeyText.chHash("concat(" + chKey + ", '\\x1F', toString(" + chVersionMicros + "))") + " AS h"
+                + chRowHash() + " AS h"
                 + " FROM " + chTable + " FINAL WHERE " + where + " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
                 + " < " + chCutoff + chSkipPending + ") GROUP BY b SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection c = clickHouse.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
@@ -457,6 +501,9 @@ final class TableCheck {
                         + "), deleted in PostgreSQL?");
             } else if (copies > 1) {
                 found.add(name + " " + display(chRow.key) + ": ClickHouse holds this key " + copies + " times");
+            } else if (pgRow.settled && chRow.version == pgRow.version && chRow.hash != pgRow.hash) {
+                found.add(name + " " + display(chRow.key) + ": same version " + show(chRow.version)
+                        + ", different values in ClickHouse (changed behind the loader's back?); --repair copies it again");
             } else if (pgRow.settled && chRow.version != pgRow.version) {
                 // a version that went back can never replace the newer one ClickHouse keeps
                 found.add(name + " " + display(chRow.key) + ": ClickHouse has version " + show(chRow.version)
@@ -484,10 +531,11 @@ final class TableCheck {
      */
     void walk(KeyRanges ranges, int b, boolean onlyCompared, KeyVisitor visitor) throws SQLException {
         String created = Identifiers.pg(spec.createdColumn());
-        String pgSql = "SELECT k, v, s FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s FROM "
+        String pgSql = "SELECT k, v, s, h FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s, "
+                + pgRowHash() + " AS h FROM "
                 + pgTable + " WHERE " + ranges.pgWhere(b) + pgLive() + (onlyCompared ? " AND " + created + " < ?" : "")
                 + ") x ORDER BY k COLLATE \"C\"";
-        String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v FROM " + chTable + " FINAL WHERE "
+        String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v, " + chRowHash() + " AS h FROM " + chTable + " FINAL WHERE "
                 + ranges.chWhere(b) + (onlyCompared ? " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
                 + " < " + chCutoff : "") + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection p = env.postgres().getConnection(); Connection c = env.clickHouse().getConnection()) {
@@ -545,14 +593,15 @@ final class TableCheck {
     }
 
     /** One row of a range read row by row: canonical key text, version in microseconds, whether it is compared. */
-    record Row(String key, byte[] bytes, long version, boolean settled) {
+    record Row(String key, byte[] bytes, long version, boolean settled, long hash) {
 
         static Row next(ResultSet rs, boolean withSettled) throws SQLException {
             if (!rs.next()) {
                 return null;
             }
             String key = rs.getString(1);
-            return new Row(key, key.getBytes(StandardCharsets.UTF_8), rs.getLong(2), !withSettled || rs.getBoolean(3));
+            return new Row(key, key.getBytes(StandardCharsets.UTF_8), rs.getLong(2), !withSettled || rs.getBoolean(3),
+                    rs.getLong(withSettled ? 4 : 3));
         }
 
         int compareTo(Row other) {

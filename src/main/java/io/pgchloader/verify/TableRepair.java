@@ -31,8 +31,9 @@ import java.util.concurrent.Executors;
  *   <li>A range that differs and holds more than {@link #FETCH_ROWS} rows (by default) is cut into {@link #PARTS}
  *   and compared again (the bisection of data-diff); smaller ones are read key by key, in key order.</li>
  *   <li>A key ClickHouse holds and PostgreSQL has in no version at all gets a tombstone; a row PostgreSQL
- *   has (compared, see TableCheck's cutoff) that ClickHouse lacks or holds in another version is copied
- *   again by the cycle's repair stream.</li>
+ *   has (compared, see TableCheck's cutoff) that ClickHouse lacks, holds in an older version, or holds
+ *   with other values at the same version, is copied again by the cycle's repair stream (of two rows of
+ *   one version, ReplacingMergeTree keeps the one inserted last).</li>
  * </ol>
  *
  * <p>The tombstone's version is one microsecond above the newest version ClickHouse holds for the key, and
@@ -134,7 +135,9 @@ public final class TableRepair implements Reconciler {
                     if (chRow.version() < belowMicros) {
                         tombstones.add(chLiteral(check, chRow.key()));
                     }
-                } else if (pgRow.settled() && (chRow == null || chRow.version() < pgRow.version())) {
+                } else if (pgRow.settled() && (chRow == null || chRow.version() < pgRow.version()
+                        || chRow.version() == pgRow.version() && chRow.hash() != pgRow.hash())) {
+                    // missing, older, or with other values at the same version: a copy at that version replaces it
                     copies.add(pgRow.key());
                 } else if (pgRow.settled() && chRow.version() > pgRow.version()) {
                     versionsBack[0]++;

@@ -62,7 +62,7 @@ public final class Verifier {
     public Report run() {
         List<String> lines = new ArrayList<>();
         say(lines, "Verifying " + routeIds.size() + " table(s), PostgreSQL against ClickHouse FINAL: rows and a checksum of"
-                + " every key and version (coalesce of the updated and created columns) per key range, for versions older"
+                + " every key, version (coalesce of the updated and created columns) and value per key range, for versions older"
                 + " than both the write horizon and the newest version in ClickHouse; newer rows may not be synced yet and"
                 + " are not compared.");
         int differing = 0;
