@@ -62,11 +62,17 @@ abstract class KeyRanges {
     abstract KeyRanges split(int b);
 
     /**
-     * Range b cut into {@code parts} ranges of its own, for the bisection of a reconciliation: key ranges
-     * by their bounds, hash buckets by more bits of the same hash (a scan of the whole table each, but of
-     * a small result).
+     * The same key space in {@code parts} times as many ranges: range b here is ranges b * parts to
+     * b * parts + parts - 1 there (while the key space has that many keys), for the bisection of a
+     * reconciliation, one query per level for every range that still differs.
      */
-    abstract KeyRanges split(int b, int parts);
+    abstract KeyRanges refine(int parts);
+
+    /** The condition that selects any of the given ranges. */
+    abstract String pgWhereAny(List<Integer> buckets);
+
+    abstract String chWhereAny(List<Integer> buckets);
+
 
     private static final class IntegerRanges extends KeyRanges {
 
@@ -145,8 +151,35 @@ abstract class KeyRanges {
         }
 
         @Override
-        KeyRanges split(int b, int parts) {
-            return new IntegerRanges(column, start(b), end(b), parts);
+        KeyRanges refine(int parts) {
+            return new IntegerRanges(column, lo, lo.add(span).subtract(BigInteger.ONE), (int) Math.min((long) count * parts, Integer.MAX_VALUE / 2));
+        }
+
+        @Override
+        String pgWhereAny(List<Integer> buckets) {
+            return runs(buckets, pgColumn);
+        }
+
+        @Override
+        String chWhereAny(List<Integer> buckets) {
+            return runs(buckets, chColumn);
+        }
+
+        /** Consecutive ranges joined, so the database reads each run of the key in one index range. */
+        private String runs(List<Integer> buckets, String column) {
+            List<Integer> sorted = buckets.stream().sorted().toList();
+            StringBuilder where = new StringBuilder();
+            for (int i = 0; i < sorted.size(); ) {
+                int first = sorted.get(i);
+                int last = first;
+                while (i + 1 < sorted.size() && sorted.get(i + 1) == last + 1) {
+                    last = sorted.get(++i);
+                }
+                i++;
+                where.append(where.length() == 0 ? "" : " OR ").append(column).append(" BETWEEN ").append(start(first))
+                        .append(" AND ").append(end(last));
+            }
+            return where.length() == 0 ? "FALSE" : where.toString();
         }
     }
 
@@ -211,8 +244,29 @@ abstract class KeyRanges {
         }
 
         @Override
-        KeyRanges split(int b, int parts) {
-            return new HashRanges(pgKeyText, chKeyText, parts, modulus * count, residue + modulus * b);
+        KeyRanges refine(int parts) {
+            // h % (count * parts) lies in bucket b of h % count exactly when it is b modulo count
+            return new HashRanges(pgKeyText, chKeyText, count * parts, modulus, residue);
+        }
+
+        @Override
+        String pgWhereAny(List<Integer> buckets) {
+            return buckets.isEmpty() ? "FALSE" : "(" + KeyText.pgHash(pgKeyText) + " % " + modulus * count + ") IN ("
+                    + values(buckets) + ")";
+        }
+
+        @Override
+        String chWhereAny(List<Integer> buckets) {
+            return buckets.isEmpty() ? "FALSE" : "(" + KeyText.chHash(chKeyText) + " % " + modulus * count + ") IN ("
+                    + values(buckets) + ")";
+        }
+
+        private String values(List<Integer> buckets) {
+            StringBuilder list = new StringBuilder();
+            for (int b : buckets) {
+                list.append(list.length() == 0 ? "" : ", ").append(residue + modulus * b);
+            }
+            return list.toString();
         }
     }
 }

@@ -490,7 +490,7 @@ final class TableCheck {
         String name = key.size() == 1 ? key.get(0).name()
                 : "(" + key.stream().map(PgColumn::name).collect(Collectors.joining(", ")) + ")";
         List<String> found = new ArrayList<>();
-        walk(ranges, b, true, (pgRow, chRow, copies) -> {
+        walk(ranges.pgWhere(b), ranges.chWhere(b), true, (pgRow, chRow, copies) -> {
             if (chRow == null) {
                 if (pgRow.settled) {
                     found.add(name + " " + display(pgRow.key) + ": missing in ClickHouse (PostgreSQL has version "
@@ -524,19 +524,20 @@ final class TableCheck {
     }
 
     /**
-     * Reads range b from both sides in key order and shows each key once. {@code onlyCompared} keeps to the
+     * Reads the rows the two conditions select (the same keys on each side) in key order and shows each
+     * key once. {@code onlyCompared} keeps to the
      * rows the checksums cover (created and, in ClickHouse, versioned before the cutoff); without it every
      * row of the range is shown, PostgreSQL's with whether it is settled, so a key PostgreSQL still has (in
      * any version) is never taken for one it lacks.
      */
-    void walk(KeyRanges ranges, int b, boolean onlyCompared, KeyVisitor visitor) throws SQLException {
+    void walk(String pgWhere, String chWhere, boolean onlyCompared, KeyVisitor visitor) throws SQLException {
         String created = Identifiers.pg(spec.createdColumn());
         String pgSql = "SELECT k, v, s, h FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s, "
                 + pgRowHash() + " AS h FROM "
-                + pgTable + " WHERE " + ranges.pgWhere(b) + pgLive() + (onlyCompared ? " AND " + created + " < ?" : "")
+                + pgTable + " WHERE (" + pgWhere + ")" + pgLive() + (onlyCompared ? " AND " + created + " < ?" : "")
                 + ") x ORDER BY k COLLATE \"C\"";
         String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v, " + chRowHash() + " AS h FROM " + chTable + " FINAL WHERE "
-                + ranges.chWhere(b) + (onlyCompared ? " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
+                + "(" + chWhere + ")" + (onlyCompared ? " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
                 + " < " + chCutoff : "") + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection p = env.postgres().getConnection(); Connection c = env.clickHouse().getConnection()) {
             try (PreparedStatement ps = p.prepareStatement(pgSql); Statement cs = c.createStatement()) {

@@ -12,12 +12,12 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -26,10 +26,12 @@ import java.util.concurrent.Executors;
  * until the keys that differ are few, then mended.
  *
  * <ol>
- *   <li>Both sides count their rows and sum a hash of every key and version per key range, in one scan
- *   each. Equal ranges are done: a table without differences costs that one scan per side.</li>
- *   <li>A range that differs and holds more than {@link #FETCH_ROWS} rows (by default) is cut into {@link #PARTS}
- *   and compared again (the bisection of data-diff); smaller ones are read key by key, in key order.</li>
+ *   <li>Both sides count their rows and sum a hash of every key, version and value per key range (2,048
+ *   of them), in one scan each. Equal ranges are done: a table without differences costs that one scan
+ *   per side.</li>
+ *   <li>Ranges that differ and hold more than {@link #FETCH_ROWS} rows (by default) are cut into
+ *   {@link #PARTS} each and compared again, all of one level in one query per side (the bisection of
+ *   data-diff); the small ones that differ are read key by key, all in one pass in key order.</li>
  *   <li>A key ClickHouse holds and PostgreSQL has in no version at all gets a tombstone; a row PostgreSQL
  *   has (compared, see TableCheck's cutoff) that ClickHouse lacks, holds in an older version, or holds
  *   with other values at the same version, is copied again by the cycle's repair stream (of two rows of
@@ -46,9 +48,11 @@ import java.util.concurrent.Executors;
 public final class TableRepair implements Reconciler {
 
     /** A differing range is read key by key once neither side holds more rows than this. */
-    static final long FETCH_ROWS = 20_000;
+    static final long FETCH_ROWS = 1_000;
     /** How many parts a larger differing range is cut into. */
     static final int PARTS = 32;
+    /** Levels of cutting at most: 64 * 32^4 ranges hold a billion rows a few each. */
+    private static final int MAX_LEVELS = 4;
     /** Keys per tombstone INSERT: their literals travel in the query (ClickHouse parses 256 KiB by default). */
     private static final int TOMBSTONES_PER_INSERT = 1_000;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
@@ -102,34 +106,39 @@ public final class TableRepair implements Reconciler {
         long pgRows = 0;
         long chRows = 0;
 
-        Deque<Pending> work = new ArrayDeque<>();
-        KeyRanges top = check.keyRanges();
-        Map<Integer, long[]>[] sums = check.aggregates(top, "TRUE", "1");
-        for (int b = 0; b < top.count; b++) {
-            long[] p = sums[0].getOrDefault(b, new long[4]);
-            long[] c = sums[1].getOrDefault(b, new long[4]);
+        // level by level: one aggregate query per side over every range that still differs and is large;
+        // the first level is already 32 times finer than --verify's, so scattered differences cost one scan
+        KeyRanges grid = check.keyRanges().refine(PARTS);
+        Map<Integer, long[]>[] sums = check.aggregates(grid, "TRUE", "1");
+        for (long[] p : sums[0].values()) {
             pgRows += p[0];
-            chRows += c[0];
-            if (differs(p, c)) {
-                work.add(new Pending(top, b, Math.max(p[0], c[0])));
-            }
         }
-        while (!work.isEmpty()) {
-            Pending range = work.poll();
-            if (range.rows > fetchRows) {
-                KeyRanges parts = range.ranges.split(range.bucket, PARTS);
-                Map<Integer, long[]>[] partSums = check.aggregates(parts, range.ranges.pgWhere(range.bucket),
-                        range.ranges.chWhere(range.bucket));
-                for (int s = 0; s < parts.count; s++) {
-                    long[] p = partSums[0].getOrDefault(s, new long[4]);
-                    long[] c = partSums[1].getOrDefault(s, new long[4]);
-                    if (differs(p, c)) {
-                        work.add(new Pending(parts, s, Math.max(p[0], c[0])));
-                    }
-                }
-                continue;
+        for (long[] c : sums[1].values()) {
+            chRows += c[0];
+        }
+        List<String> pgListed = new ArrayList<>();
+        List<String> chListed = new ArrayList<>();
+        for (int level = 0; ; level++) {
+            List<Integer> large = new ArrayList<>();
+            List<Integer> small = new ArrayList<>();
+            for (int bucket : differing(sums)) {
+                long rows = Math.max(sums[0].getOrDefault(bucket, new long[4])[0], sums[1].getOrDefault(bucket, new long[4])[0]);
+                (rows > fetchRows && level < MAX_LEVELS ? large : small).add(bucket);
             }
-            check.walk(range.ranges, range.bucket, false, (pgRow, chRow, chCopies) -> {
+            if (!small.isEmpty()) {
+                pgListed.add("(" + grid.pgWhereAny(small) + ")");
+                chListed.add("(" + grid.chWhereAny(small) + ")");
+            }
+            if (large.isEmpty()) {
+                break;
+            }
+            KeyRanges finer = grid.refine(PARTS);
+            sums = check.aggregates(finer, grid.pgWhereAny(large), grid.chWhereAny(large));
+            grid = finer;
+        }
+        if (!pgListed.isEmpty()) {
+            // one pass in key order over every small range that differs, both sides at once
+            check.walk(String.join(" OR ", pgListed), String.join(" OR ", chListed), false, (pgRow, chRow, chCopies) -> {
                 keysRead[0] += (pgRow == null ? 0 : 1) + chCopies;
                 if (pgRow == null) {
                     if (chRow.version() < belowMicros) {
@@ -226,15 +235,23 @@ public final class TableRepair implements Reconciler {
         return check.singleIntegerKey() ? keyText : Identifiers.chString(keyText);
     }
 
-    private static boolean differs(long[] pg, long[] ch) {
-        return pg[0] != ch[0] || pg[1] != ch[1] || pg[2] != ch[2];
+    /** The ranges whose row count or hash sum differs between the two sides. */
+    private static List<Integer> differing(Map<Integer, long[]>[] sums) {
+        Set<Integer> buckets = new TreeSet<>(sums[0].keySet());
+        buckets.addAll(sums[1].keySet());
+        List<Integer> differing = new ArrayList<>();
+        for (int b : buckets) {
+            long[] pg = sums[0].getOrDefault(b, new long[4]);
+            long[] ch = sums[1].getOrDefault(b, new long[4]);
+            if (pg[0] != ch[0] || pg[1] != ch[1] || pg[2] != ch[2]) {
+                differing.add(b);
+            }
+        }
+        return differing;
     }
 
     private static double seconds(long started) {
         return (System.nanoTime() - started) / 1e9;
     }
 
-    /** A range still to look at: which ranges it belongs to, its number there, the larger side's rows. */
-    private record Pending(KeyRanges ranges, int bucket, long rows) {
-    }
 }
