@@ -143,6 +143,41 @@ class ConfigurationTest {
     }
 
     @Test
+    void a_quoted_dot_env_value_loses_its_quotes_also_before_a_comment() throws IOException {
+        Path dotEnv = tmp.resolve(".env");
+        Files.writeString(dotEnv, """
+                POSTGRES_PASSWORD="x" # the staging password
+                CLICKHOUSE_PASSWORD='a "b" # c'   # a comment with "quotes"
+                """);
+
+        Settings settings = Settings.from(validEnvironment(), dotEnv);
+
+        assertEquals("x", settings.get(Setting.POSTGRES_PASSWORD));
+        assertEquals("a \"b\" # c", settings.get(Setting.CLICKHOUSE_PASSWORD));
+
+        Files.writeString(dotEnv, "POSTGRES_PASSWORD=\"" + SECRET + "\"trailing\n");
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> Settings.from(validEnvironment(), dotEnv));
+        assertTrue(e.getMessage().startsWith(".env line 1 (POSTGRES_PASSWORD): the quoted value has no closing"), e.getMessage());
+        assertFalse(e.getMessage().contains(SECRET), e.getMessage());
+    }
+
+    @Test
+    void a_jmx_password_of_spaces_only_is_refused_like_an_empty_one() {
+        Map<String, String> raw = new LinkedHashMap<>(validEnvironment());
+        raw.put("JMX_PORT", "9999");
+        raw.put("JMX_USER", "operator");
+        raw.put("JMX_PASSWORD", "   ");
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> Settings.of(raw));
+        assertTrue(e.getMessage().startsWith("JMX_PORT is set, but remote JMX needs a login"), e.getMessage());
+
+        raw.put("JMX_PASSWORD", "a real one");
+        raw.put("JMX_READONLY_USER", "viewer");
+        raw.put("JMX_READONLY_PASSWORD", "\t ");
+        e = assertThrows(ConfigurationException.class, () -> Settings.of(raw));
+        assertTrue(e.getMessage().contains("JMX_READONLY_PASSWORD (not of spaces only)"), e.getMessage());
+    }
+
+    @Test
     void defaults_fill_in_every_optional_setting() {
         // ROUTES_DIR defaults to "routes" in the working directory, which for the tests is the project
         Settings settings = Settings.of(Map.of("POSTGRES_HOST", "pg", "POSTGRES_USER", "loader", "POSTGRES_DB", "shop",
@@ -318,6 +353,14 @@ class ConfigurationTest {
         env.remove("CLICKHOUSE_PORT");
         String line = assertStopsBeforeConnecting(env, "CLICKHOUSE_PORT");
         assertTrue(line.contains("99999"), line);
+    }
+
+    @Test
+    void a_dot_env_that_is_a_directory_stops_before_connecting_with_exit_code_2() throws Exception {
+        // what docker run -v ./.env:/app/.env makes when ./.env does not exist
+        Files.createDirectories(workDir.resolve(".env"));
+        String line = assertStopsBeforeConnecting(validEnvironment(), ".env");
+        assertTrue(line.contains("is not a file") && line.contains("replace it with a file"), line);
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -18,6 +19,9 @@ import java.util.stream.Stream;
  * before it connects anywhere, with one line that names the variable.
  */
 public final class Settings {
+
+    /** What may follow the closing quote of a quoted .env value. */
+    private static final Pattern TRAILING_COMMENT = Pattern.compile("(\\s+#.*)?");
 
     private final Map<Setting, String> values;
 
@@ -50,15 +54,16 @@ public final class Settings {
             }
             values.put(setting, check(setting, setting.secret() ? value : value.trim()));
         }
+        // a password of spaces only is as good as none (and is what an unfilled template leaves behind)
         if (!values.get(Setting.JMX_PORT).isEmpty()
-                && (values.get(Setting.JMX_USER).isEmpty() || values.get(Setting.JMX_PASSWORD).isEmpty())) {
+                && (values.get(Setting.JMX_USER).isEmpty() || values.get(Setting.JMX_PASSWORD).isBlank())) {
             throw new ConfigurationException("JMX_PORT is set, but remote JMX needs a login: set JMX_USER and JMX_PASSWORD"
-                    + " too (or unset JMX_PORT to keep JMX local).");
+                    + " too; a password of spaces only counts as none (or unset JMX_PORT to keep JMX local).");
         }
         String readOnlyUser = values.get(Setting.JMX_READONLY_USER);
-        if (readOnlyUser.isEmpty() != values.get(Setting.JMX_READONLY_PASSWORD).isEmpty()) {
+        if (readOnlyUser.isEmpty() != values.get(Setting.JMX_READONLY_PASSWORD).isBlank()) {
             throw new ConfigurationException("A read-only remote JMX login needs both JMX_READONLY_USER and"
-                    + " JMX_READONLY_PASSWORD: set the missing one, or unset both.");
+                    + " JMX_READONLY_PASSWORD (not of spaces only): set the missing one, or unset both.");
         }
         if (!readOnlyUser.isEmpty() && readOnlyUser.equals(values.get(Setting.JMX_USER))) {
             throw new ConfigurationException("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
@@ -160,8 +165,13 @@ public final class Settings {
      */
     static Map<String, String> readDotEnv(Path file) {
         Map<String, String> result = new LinkedHashMap<>();
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             return result;
+        }
+        if (!Files.isRegularFile(file)) {
+            // a bind mount of a missing file makes a directory; ignoring it would hide every setting meant for it
+            throw new ConfigurationException(".env in " + file.toAbsolutePath().getParent() + " is not a file (a directory?):"
+                    + " replace it with a file of NAME=value lines, or remove it.");
         }
         List<String> lines;
         try {
@@ -183,9 +193,8 @@ public final class Settings {
             }
             String name = line.substring(0, eq).strip();
             String value = line.substring(eq + 1).strip();
-            if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
-                    || value.startsWith("'") && value.endsWith("'"))) {
-                value = value.substring(1, value.length() - 1);
+            if (value.startsWith("\"") || value.startsWith("'")) {
+                value = unquote(value, name, i + 1);
             } else {
                 int comment = value.indexOf(" #");
                 if (comment >= 0) {
@@ -195,6 +204,21 @@ public final class Settings {
             result.put(name, value);
         }
         return result;
+    }
+
+    /**
+     * The text between the opening quote and the last matching quote that only a {@code #} comment follows,
+     * so that a quoted value may hold quotes and {@code #} itself. The value is never shown: it may be a password.
+     */
+    private static String unquote(String value, String name, int lineNumber) {
+        char quote = value.charAt(0);
+        for (int close = value.lastIndexOf(quote); close > 0; close = value.lastIndexOf(quote, close - 1)) {
+            if (TRAILING_COMMENT.matcher(value.substring(close + 1)).matches()) {
+                return value.substring(1, close);
+            }
+        }
+        throw new ConfigurationException(".env line " + lineNumber + " (" + name + "): the quoted value has no closing "
+                + quote + " that ends it (only a # comment may follow): fix the quotes.");
     }
 
     public String get(Setting setting) {

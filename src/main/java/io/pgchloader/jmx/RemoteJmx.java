@@ -65,7 +65,7 @@ public final class RemoteJmx implements AutoCloseable {
         int port = Integer.parseInt(portText);
         String user = settings.get(Setting.JMX_USER);
         String password = settings.get(Setting.JMX_PASSWORD);
-        if (user.isEmpty() || password.isEmpty()) {
+        if (user.isEmpty() || password.isBlank()) {
             // Settings refuses this already; never open an unauthenticated port, whoever calls
             throw new ConfigurationException("JMX_PORT is set but JMX_USER or JMX_PASSWORD is not: remote JMX needs both.");
         }
