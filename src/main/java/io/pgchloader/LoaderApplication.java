@@ -29,7 +29,9 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
+import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,6 +98,12 @@ public final class LoaderApplication implements AutoCloseable {
         main.addInitialProperty("loader.retry.maxDelayMs", settings.get(Setting.RETRY_MAX_DELAY_MS));
         main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
         main.addInitialProperty("camel.component.quartz.propertiesFile", "classpath:io/pgchloader/quartz.properties");
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport camelMain) {
+                TriggerNames.install(camelMain.getCamelContext());
+            }
+        });
     }
 
     /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */
