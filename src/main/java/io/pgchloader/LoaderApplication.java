@@ -5,6 +5,7 @@ import io.pgchloader.clickhouse.ClickHouseRowBinding;
 import io.pgchloader.clickhouse.ClickHouseSink;
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.config.GlobTargetNames;
 import io.pgchloader.config.RouteFiles;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
@@ -60,9 +61,10 @@ public final class LoaderApplication implements AutoCloseable {
     }
 
     private void configure() {
-        RouteFiles.check(Path.of(settings.get(Setting.ROUTES_DIR)));
+        List<RouteFiles.TemplatedRoute> tableRoutes = RouteFiles.check(Path.of(settings.get(Setting.ROUTES_DIR)));
         postgres = DataSources.postgres(settings);
         clickHouse = DataSources.clickHouse(settings);
+        GlobTargetNames.check(tableRoutes, clickHouse, settings.get(Setting.CLICKHOUSE_DB));
         main.bind("postgres", postgres);
         main.bind("clickhouse", clickHouse);
         main.bind("sourceRows", new SourceRowMapperFactory(PgToClickHouse::readerFor));

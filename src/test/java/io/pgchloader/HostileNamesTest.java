@@ -1,7 +1,11 @@
 package io.pgchloader;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import java.util.Map;
@@ -49,5 +53,35 @@ class HostileNamesTest extends LoaderTestBase {
         loader.succeedingCycle("sync ~odd/id");
         assertEquals(3, loader.chLong("SELECT count() FROM q_abc FINAL"));
         assertEquals(3, loader.chLong("SELECT count() FROM evil FINAL"));
+    }
+
+    @Test
+    void refuses_at_start_a_target_name_that_the_local_engines_default_database_reads_as_a_file_glob() throws Exception {
+        String glob = "pb_{x:String}_" + ProcessHandle.current().pid();
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-glob", "table", "events", "targetTable", glob, "cron", NEVER)
+                        + LoaderFixture.templatedRoute("sync-plain", "table", "events", "targetTable", "plain_events", "cron", NEVER));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO events SELECT g, timestamp '2025-01-01' FROM generate_series(1, 3) g");
+
+        // the embedded engine's "default" database is an Overlay with a Filesystem database in it
+        ConfigurationException refused = assertThrows(ConfigurationException.class,
+                () -> loader.start(Map.of("CLICKHOUSE_DB", "default")));
+        assertTrue(refused.getMessage().startsWith("route sync-glob: the ClickHouse table name '" + glob
+                + "' (parameter targetTable) holds * ? { or }, which ClickHouse's local engine reads as a file glob"
+                + " in CLICKHOUSE_DB default"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("Set targetTable to a name without these characters, or set CLICKHOUSE_DB to"
+                + " a database created for the loader"), refused.getMessage());
+        assertFalse(refused.getMessage().contains("sync-plain"), refused.getMessage());
+        loader.close();
+
+        // in a database of its own the same engine takes the name as a name, as a ClickHouse server does
+        loader = new LoaderFixture(tmp.resolve("own")).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-glob", "table", "events", "targetTable", "pb_{x:String}", "cron", NEVER));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO events SELECT g, timestamp '2025-01-01' FROM generate_series(1, 3) g");
+        loader.start(Map.of());
+        loader.succeedingCycle("sync-glob");
+        assertEquals(3, loader.chLong("SELECT count() FROM `pb_{x:String}` FINAL"));
     }
 }

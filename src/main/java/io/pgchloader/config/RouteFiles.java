@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +30,21 @@ public final class RouteFiles {
     private RouteFiles() {
     }
 
-    /** Throws a {@link ConfigurationException} listing every problem; returns quietly when there is none. */
-    public static void check(Path routesDir) {
+    /** One templatedRoute as written: its id and the parameters it sets (not the template's defaults). */
+    public record TemplatedRoute(String routeId, Map<String, String> parameters) {
+
+        /** The ClickHouse table it writes: targetTable, or the source table's name when that is empty. */
+        public String targetTable() {
+            String target = parameters.getOrDefault("targetTable", "");
+            return target.isEmpty() ? parameters.getOrDefault("table", "") : target;
+        }
+    }
+
+    /**
+     * Throws a {@link ConfigurationException} listing every problem; returns the templatedRoutes of the
+     * templates found when there is none.
+     */
+    public static List<TemplatedRoute> check(Path routesDir) {
         Map<String, Set<String>> templates = new HashMap<>();
         List<Map<?, ?>> templated = new ArrayList<>();
         List<String> problems = new ArrayList<>();
@@ -65,10 +79,16 @@ public final class RouteFiles {
                 }
             }
         }
+        List<TemplatedRoute> found = new ArrayList<>();
         for (Map<?, ?> route : templated) {
             String id = String.valueOf(route.get("routeId"));
             Set<String> known = templates.get(String.valueOf(route.get("routeTemplateRef")));
-            if (known == null || !(route.get("parameters") instanceof List<?> parameters)) {
+            if (known == null) {
+                continue;
+            }
+            Map<String, String> given = new LinkedHashMap<>();
+            found.add(new TemplatedRoute(id, given));
+            if (!(route.get("parameters") instanceof List<?> parameters)) {
                 continue;
             }
             for (Object p : parameters) {
@@ -77,6 +97,7 @@ public final class RouteFiles {
                 }
                 String name = parameter.get("name").toString();
                 String value = String.valueOf(parameter.get("value"));
+                given.put(name, value);
                 if (!known.contains(name)) {
                     problems.add("route " + id + ": unknown parameter '" + name + "'" + nearest(name, known)
                             + "; the parameters are " + String.join(", ", known) + ".");
@@ -90,6 +111,7 @@ public final class RouteFiles {
             throw new ConfigurationException("the routes in ROUTES_DIR " + routesDir + " have " + problems.size()
                     + " problem(s): " + String.join(" ", problems));
         }
+        return found;
     }
 
     private static List<Path> yamlFiles(Path dir, List<String> problems) {
