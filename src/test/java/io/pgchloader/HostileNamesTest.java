@@ -7,7 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.support.LoaderFixture;
+import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.LoaderTestBase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import org.apache.camel.component.quartz.QuartzComponent;
@@ -83,5 +87,38 @@ class HostileNamesTest extends LoaderTestBase {
         loader.start(Map.of());
         loader.succeedingCycle("sync-glob");
         assertEquals(3, loader.chLong("SELECT count() FROM `pb_{x:String}` FINAL"));
+    }
+
+    @Test
+    void line_breaks_in_table_and_column_names_never_start_a_log_line_of_their_own() throws Exception {
+        String forged = "2030-01-01 00:00:00 | ERROR | loader | forged";
+        String table = "t\n" + forged;
+        String column = "c\r\n" + forged;
+        // a terminal escape (clear screen) and a vertical tab; the child's output is ASCII, so only ASCII is tried
+        String missing = "gone\u001b[2J\u000b" + forged;
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-t", "table", table, "targetTable", "t_events")
+                        + LoaderFixture.templatedRoute("sync-gone", "table", missing));
+        String quoted = "\"" + table.replace("\"", "\"\"") + "\"";
+        loader.pg("CREATE TABLE " + quoted + " (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO " + quoted + " VALUES (1, timestamp '2025-01-01')");
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        assertEquals(1, LoaderProcess.start(work, loader.environment(), "--once").awaitExit(Duration.ofSeconds(90)),
+                "sync-gone fails");
+        // a column added later is logged with the ALTER TABLE that adds it
+        loader.pg("ALTER TABLE " + quoted + " ADD COLUMN \"" + column + "\" int");
+        process = LoaderProcess.start(work, loader.environment(), "--once");
+        assertEquals(1, process.awaitExit(Duration.ofSeconds(90)));
+
+        String output = process.output();
+        for (String line : process.lines()) {
+            assertTrue(LoaderProcess.LOG_LINE.matcher(line).matches() || line.startsWith("\t") || line.startsWith("Caused by"),
+                    "a line the loader did not write:\n" + line + "\nin:\n" + output);
+            assertFalse(line.startsWith(forged), output);
+        }
+        assertTrue(output.contains("public.t\\n" + forged + ": the columns changed in PostgreSQL: ALTER TABLE")
+                && output.contains("`c\\r\\n" + forged + "`"), output);
+        assertTrue(output.contains("public.gone\\u001b[2J\\u000b" + forged), "the failing table is named, escaped:\n" + output);
+        assertEquals(1, loader.chLong("SELECT count() FROM t_events FINAL"));
     }
 }

@@ -10,6 +10,7 @@ import io.pgchloader.postgres.PostgresCatalog;
 import io.pgchloader.postgres.SourceTable;
 import io.pgchloader.postgres.StreamWindow;
 import io.pgchloader.postgres.WriteHorizon;
+import io.pgchloader.config.LogText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -104,7 +105,7 @@ public class TableSync implements CamelContextAware {
             }
             for (String statement : ddl) {
                 // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
-                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), statement);
+                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
             }
             Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
             if (unfinished.isPresent()) {
@@ -260,7 +261,7 @@ public class TableSync implements CamelContextAware {
      * cycle reads the whole table, which is correct but slow and grows with the table.
      */
     private void warnAboutMissingIndexes(SourceTable source) {
-        String table = Identifiers.pg(source.schema(), source.table());
+        String table = LogText.escape(Identifiers.pg(source.schema(), source.table()));
         if (!source.indexLeadingColumns().contains(createdColumn)) {
             LOG.warn("{}: no index starts with {}, so the created stream scans the whole table every cycle; create one:"
                             + " CREATE INDEX ON {} ({}) WHERE {} IS NULL;", source.qualifiedName(), createdColumn, table,
@@ -321,7 +322,7 @@ public class TableSync implements CamelContextAware {
         if (cycle != null) {
             cycle.close();
         }
-        String message = schema + "." + table + ": cycle failed"
+        String message = LogText.escape(schema + "." + table) + ": cycle failed"
                 + (cycle == null ? "" : String.format(" after %.2f s (%d created, %d updated rows shipped)",
                 cycle.seconds(), cycle.rowsCreated(), cycle.rowsUpdated()))
                 + ": " + describe(error);
@@ -339,7 +340,8 @@ public class TableSync implements CamelContextAware {
             try {
                 observer.cycleEnded(exchange.getFromRouteId(), schema + "." + table, succeeded, took, cycle);
             } catch (RuntimeException e) {
-                LOG.warn("{}.{}: {} failed: {}", schema, table, observer.getClass().getSimpleName(), e.toString());
+                LOG.warn("{}: {} failed: {}", LogText.escape(schema + "." + table), observer.getClass().getSimpleName(),
+                        LogText.escape(e.toString()));
             }
         }
     }
@@ -349,11 +351,12 @@ public class TableSync implements CamelContextAware {
         Throwable deepest = error;
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof SyncException) {
-                return t.getMessage();
+                return LogText.escape(t.getMessage());
             }
             deepest = t;
         }
-        return deepest == null ? "unknown error" : deepest.getClass().getSimpleName() + ": " + deepest.getMessage();
+        // database messages quote names, which may hold line breaks
+        return deepest == null ? "unknown error" : deepest.getClass().getSimpleName() + ": " + LogText.escape(deepest.getMessage());
     }
 
     private static SyncCycle cycle(Exchange exchange) {

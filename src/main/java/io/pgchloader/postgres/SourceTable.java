@@ -1,5 +1,7 @@
 package io.pgchloader.postgres;
 
+import io.pgchloader.config.LogText;
+
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -19,7 +21,8 @@ public record SourceTable(String schema, String table, List<PgColumn> columns, L
         return columns.stream().map(PgColumn::name).toList();
     }
 
+    /** For messages and log lines only, escaped: a name may hold line breaks. */
     public String qualifiedName() {
-        return schema + "." + table;
+        return LogText.escape(schema + "." + table);
     }
 }

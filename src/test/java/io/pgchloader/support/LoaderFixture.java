@@ -54,9 +54,24 @@ public final class LoaderFixture implements AutoCloseable {
                 .append(routeId).append("\n    parameters:\n");
         for (int i = 0; i < parameters.length; i += 2) {
             yaml.append("      - name: ").append(parameters[i]).append("\n        value: \"")
-                    .append(parameters[i + 1].replace("\\", "\\\\").replace("\"", "\\\"")).append("\"\n");
+                    .append(yamlEscaped(parameters[i + 1])).append("\"\n");
         }
         return yaml.toString();
+    }
+
+    /** The inside of a YAML double-quoted scalar: a line break written as is would be folded into a space. */
+    private static String yamlEscaped(String value) {
+        StringBuilder escaped = new StringBuilder();
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '"') {
+                escaped.append('\\').append(c);
+            } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029') {
+                escaped.append(String.format("\\u%04x", (int) c));
+            } else {
+                escaped.append(c);
+            }
+        }
+        return escaped.toString();
     }
 
     public Map<String, String> environment() {
