@@ -85,7 +85,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("tableSyncMBeans", new TableSyncMBeans(status, settings::mask));
         if (scheduled) {
             // only a loader that keeps running is worth probing and scraping, or sharing tables with others
-            Observability.install(main, settings, postgres, clickHouse);
+            Observability.install(main, settings, postgres, clickHouse, status);
             HighAvailability.install(main, settings);
         }
 

@@ -57,15 +57,22 @@ class HealthAndMetricsTest extends LoaderTestBase {
                 LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", TEST_DRIVEN_CRON));
         try {
             int brokenPort = Http.freePort();
-            broken.startScheduled(Map.of("HTTP_PORT", Integer.toString(brokenPort),
-                    "CLICKHOUSE_PORT", Integer.toString(Http.freePort())));
+            String deadClickHousePort = Integer.toString(Http.freePort());
+            broken.startScheduled(Map.of("HTTP_PORT", Integer.toString(brokenPort), "CLICKHOUSE_PORT", deadClickHousePort));
 
             long asked = System.nanoTime();
             Http.Response notReady = Http.get(brokenPort, "/observe/health/ready");
             Duration took = Duration.ofNanos(System.nanoTime() - asked);
             assertEquals(503, notReady.status(), notReady.body());
-            assertTrue(notReady.body().contains("clickhouse") && notReady.body().contains("cannot use ClickHouse at"),
-                    "names the database that is down and why:\n" + notReady.body());
+            assertTrue(notReady.body().contains("clickhouse") && notReady.body().contains("cannot use ClickHouse"),
+                    "names the database that is down:\n" + notReady.body());
+            // whoever can reach the port learns nothing about where the databases are (HEALTH_DETAILS=none)
+            for (String url : List.of("/observe/health/ready", "/observe/health?exposureLevel=full&data=true&stackTrace=true")) {
+                String body = Http.get(brokenPort, url).body();
+                for (String detail : List.of(deadClickHousePort, broken.database, "127.0.0.1", "user", "Connection refused")) {
+                    assertFalse(body.contains(detail), url + " shows " + detail + ":\n" + body);
+                }
+            }
             assertFalse(notReady.body().contains("\"postgresql\""), "PostgreSQL is up, so not listed among the failures:\n"
                     + notReady.body());
             assertTrue(took.compareTo(PROBE_LIMIT) < 0, "readiness answered in " + took);
@@ -78,6 +85,42 @@ class HealthAndMetricsTest extends LoaderTestBase {
 
         // the first loader was never affected
         assertEquals(200, Http.get(port, "/observe/health/ready").status());
+    }
+
+    @Test
+    void health_details_full_names_the_databases_and_the_tables_whose_cycles_fail_while_readiness_stays_up() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", TEST_DRIVEN_CRON)
+                        + LoaderFixture.templatedRoute("sync-fine", "table", "fine", "cron", TEST_DRIVEN_CRON));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE TABLE fine (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO events VALUES (1, timestamp '2025-01-01')");
+        int port = Http.freePort();
+        loader.startScheduled(Map.of("HTTP_PORT", Integer.toString(port), "HEALTH_DETAILS", "full", "RETRY_MAX_ATTEMPTS", "0"));
+        loader.succeedingCycle("sync-events");
+        loader.succeedingCycle("sync-fine");
+
+        // from now on every INSERT into events fails inside ClickHouse, as on a full disk, while SELECT 1 answers
+        loader.ch("CREATE MATERIALIZED VIEW refuse_inserts ENGINE = Memory AS SELECT throwIf(count() > 0,"
+                + " 'Cannot reserve 1.00 MiB, not enough space') AS refused FROM events");
+        loader.pg("INSERT INTO events VALUES (2, now()::timestamp - interval '1 minute')");
+        assertFalse(loader.cycle("sync-events").succeeded());
+        assertFalse(loader.cycle("sync-events").succeeded());
+        loader.succeedingCycle("sync-fine");
+
+        Http.Response ready = Http.get(port, "/observe/health/ready");
+        assertEquals(200, ready.status(), "readiness is reachability, and both databases answer:\n" + ready.body());
+        assertTrue(ready.body().contains("1 table(s) failing") && ready.body().contains("sync-events: 2 cycle(s) in a row since")
+                && ready.body().contains("not enough space"), "which table, how often, since when and why:\n" + ready.body());
+        assertFalse(ready.body().contains("sync-fine:"), ready.body());
+        Http.Response withData = Http.get(port, "/observe/health/ready?data=true");
+        assertTrue(withData.body().contains("\"failing.sync-events\"") && withData.body().contains("PostgreSQL at 127.0.0.1:")
+                && withData.body().contains("database " + loader.database), "full names the databases:\n" + withData.body());
+
+        loader.ch("DROP VIEW refuse_inserts");
+        loader.succeedingCycle("sync-events");
+        Http.Response recovered = Http.get(port, "/observe/health/ready");
+        assertTrue(recovered.body().contains("every table's last cycle succeeded"), recovered.body());
     }
 
     @Test

@@ -51,6 +51,11 @@ public enum Setting {
     HTTP_HOST("0.0.0.0", Kind.HOST, "Address the HTTP server for health and metrics listens on: 0.0.0.0 (the default,"
             + " what a container needs) is every interface; 127.0.0.1 keeps it to this machine."),
 
+    HEALTH_DETAILS("none", Kind.DETAIL_LEVEL, "What the unauthenticated health answers tell: none (the default) says"
+            + " which check is down, not where the databases are or why; full adds each database's host, port, database and"
+            + " user, the driver's reason, and the tables whose cycles fail (how many in a row, since when, the last message)."
+            + " Readiness stays 200 while cycles fail: it means both databases can be reached."),
+
     CLUSTER_LOCK_DIR("", Kind.TEXT, "Folder shared by every instance on this host for high availability: each table is"
             + " synced by whichever instance holds its lock file there, and another takes over within seconds when that"
             + " one dies. Empty (the default) turns high availability off."),
@@ -73,7 +78,8 @@ public enum Setting {
     LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries always log at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */
-    public enum Kind { HOST, PORT, PORT_OR_ZERO, TEXT, SECRET, DIRECTORY, POSITIVE_INT, NON_NEGATIVE_INT, ZONE, LOG_LEVEL }
+    public enum Kind { HOST, PORT, PORT_OR_ZERO, TEXT, SECRET, DIRECTORY, POSITIVE_INT, NON_NEGATIVE_INT, ZONE, LOG_LEVEL,
+        DETAIL_LEVEL, BOOLEAN }
 
     private final String defaultValue;
     private final Kind kind;

@@ -133,6 +133,16 @@ public final class Settings {
                     throw invalid(setting, value, "one of ERROR, WARN, INFO, DEBUG, TRACE");
                 }
             }
+            case DETAIL_LEVEL -> {
+                if (!List.of("none", "full").contains(value)) {
+                    throw invalid(setting, value, "none or full");
+                }
+            }
+            case BOOLEAN -> {
+                if (!List.of("true", "false").contains(value)) {
+                    throw invalid(setting, value, "true or false");
+                }
+            }
             case TEXT, SECRET -> {
                 // any text is acceptable; emptiness was decided above
             }

@@ -52,19 +52,22 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
         return thread;
     });
 
+    private final String name;
     private final String description;
     private final Callable<Void> probe;
     private final AutoCloseable resources;
 
-    private DatabaseHealthCheck(String id, String description, Callable<Void> probe, AutoCloseable resources) {
+    private DatabaseHealthCheck(String id, String name, String description, Callable<Void> probe, AutoCloseable resources) {
         super("pg-ch-loader", id);
+        this.name = name;
         this.description = description;
         this.probe = probe;
         this.resources = resources;
     }
 
     /**
-     * @param description the database as operators know it (host, port, database, user; never a password)
+     * @param description the database as operators know it (host, port, database, user; never a password),
+     *                    shown to whoever asks; null to show only which database is down (HEALTH_DETAILS=none)
      * @param pool        the loader's PostgreSQL pool, whose settings and credentials are copied
      */
     public static DatabaseHealthCheck postgres(String description, HikariDataSource pool) {
@@ -79,7 +82,7 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
         // a probe never opens a transaction (the loader's pool has autocommit off for its cursors)
         config.setAutoCommit(true);
         HikariDataSource probes = new HikariDataSource(config);
-        return new DatabaseHealthCheck("postgresql", description, () -> {
+        return new DatabaseHealthCheck("postgresql", "PostgreSQL", description, () -> {
             try (Connection connection = probes.getConnection(); Statement statement = connection.createStatement()) {
                 statement.setQueryTimeout(1);
                 statement.execute("SELECT 1");
@@ -88,13 +91,17 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
         }, probes);
     }
 
-    /** ClickHouse's HTTP interface at {@code http://host:port/}, {@code SELECT 1} in the given database. */
+    /**
+     * ClickHouse's HTTP interface at {@code http://host:port/}, {@code SELECT 1} in the given database.
+     *
+     * @param description as for {@link #postgres}
+     */
     public static DatabaseHealthCheck clickHouse(String description, String host, int port, String database, String user,
                                                  String password) {
         HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
         URI uri = URI.create("http://" + (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port
                 + "/?query=SELECT%201&database=" + URLEncoder.encode(database, StandardCharsets.UTF_8));
-        return new DatabaseHealthCheck("clickhouse", description, () -> {
+        return new DatabaseHealthCheck("clickhouse", "ClickHouse", description, () -> {
             HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
                     .header("X-ClickHouse-User", user)
                     .header("X-ClickHouse-Key", password)
@@ -122,17 +129,21 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        builder.detail("database", description);
+        if (description != null) {
+            builder.detail("database", description);
+        }
         Future<Void> answer = PROBES.submit(probe);
         try {
             answer.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             builder.up();
         } catch (TimeoutException e) {
             answer.cancel(true);
-            builder.message(description + " did not answer within " + TIMEOUT.toSeconds() + " s");
+            builder.message((description == null ? name : description) + " did not answer within " + TIMEOUT.toSeconds() + " s");
             builder.down();
         } catch (ExecutionException e) {
-            builder.message("cannot use " + description + ": " + rootMessage(e));
+            // the driver's reason names hosts, users and databases: only for those who chose to show them
+            builder.message(description == null ? "cannot use " + name + " (HEALTH_DETAILS=full shows why; the cycles log it)"
+                    : "cannot use " + description + ": " + rootMessage(e));
             builder.down();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

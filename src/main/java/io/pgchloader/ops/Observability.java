@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
+import io.pgchloader.sync.SyncStatus;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -52,7 +53,8 @@ public final class Observability {
      *
      * @throws ConfigurationException when {@code HTTP_PORT} is taken by another program
      */
-    public static void install(Main main, Settings settings, HikariDataSource postgres, HikariDataSource clickHouse) {
+    public static void install(Main main, Settings settings, HikariDataSource postgres, HikariDataSource clickHouse,
+                               SyncStatus status) {
         int port = settings.getInt(Setting.HTTP_PORT);
         if (port == 0) {
             return;
@@ -65,15 +67,20 @@ public final class Observability {
         main.bind(MicrometerConstants.METRICS_REGISTRY_NAME, registry);
         main.bind("syncMetrics", new SyncMetrics(registry));
 
-        DatabaseHealthCheck postgresCheck = DatabaseHealthCheck.postgres("PostgreSQL at "
+        boolean full = settings.get(Setting.HEALTH_DETAILS).equals("full");
+        DatabaseHealthCheck postgresCheck = DatabaseHealthCheck.postgres(full ? "PostgreSQL at "
                 + settings.get(Setting.POSTGRES_HOST) + ":" + settings.get(Setting.POSTGRES_PORT) + ", database "
-                + settings.get(Setting.POSTGRES_DB) + ", user " + settings.get(Setting.POSTGRES_USER), postgres);
-        DatabaseHealthCheck clickHouseCheck = DatabaseHealthCheck.clickHouse("ClickHouse at "
+                + settings.get(Setting.POSTGRES_DB) + ", user " + settings.get(Setting.POSTGRES_USER) : null, postgres);
+        DatabaseHealthCheck clickHouseCheck = DatabaseHealthCheck.clickHouse(full ? "ClickHouse at "
                         + settings.get(Setting.CLICKHOUSE_HOST) + ":" + settings.get(Setting.CLICKHOUSE_PORT) + ", database "
-                        + settings.get(Setting.CLICKHOUSE_DB) + ", user " + settings.get(Setting.CLICKHOUSE_USER),
+                        + settings.get(Setting.CLICKHOUSE_DB) + ", user " + settings.get(Setting.CLICKHOUSE_USER) : null,
                 settings.get(Setting.CLICKHOUSE_HOST), settings.getInt(Setting.CLICKHOUSE_PORT),
                 settings.get(Setting.CLICKHOUSE_DB), settings.get(Setting.CLICKHOUSE_USER),
                 settings.get(Setting.CLICKHOUSE_PASSWORD));
+        if (full) {
+            // also a CycleObserver: TableSync tells it how every cycle ended
+            main.bind("cyclesHealthCheck", new CycleHealthCheck(status, settings::mask));
+        }
         // Camel's health check registry picks up every HealthCheck bean ("registry" repository)
         main.bind("postgresqlHealthCheck", postgresCheck);
         main.bind("clickhouseHealthCheck", clickHouseCheck);
@@ -96,8 +103,8 @@ public final class Observability {
         main.addInitialProperty("camel.management.healthPath", HEALTH_PATH);
         main.addInitialProperty("camel.management.metricsEnabled", "true");
         main.addInitialProperty("camel.health.enabled", "true");
-        // a DOWN answer names the failing checks and why; UP answers stay short
-        main.addInitialProperty("camel.health.exposureLevel", "default");
+        // none: a DOWN answer names the failing checks, UP answers stay short; full: every check with its details
+        main.addInitialProperty("camel.health.exposureLevel", full ? "full" : "default");
         main.addInitialProperty("camel.metrics.enabled", "true");
         main.addInitialProperty("camel.metrics.path", METRICS_PATH);
         main.addInitialProperty("camel.metrics.binders", "jvm-memory,jvm-gc,jvm-thread,processor,uptime");
