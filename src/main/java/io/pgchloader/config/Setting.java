@@ -75,6 +75,15 @@ public enum Setting {
     JMX_HOST("", Kind.HOST, "Host name or address remote JMX clients reach the loader by (RMI hands it to them); set it"
             + " behind NAT or in a container. Empty (the default): this machine's own address."),
 
+    JMX_BIND_HOST("0.0.0.0", Kind.HOST, "Address the remote JMX port listens on: 0.0.0.0 (the default, what a container"
+            + " needs) is every interface; 127.0.0.1 keeps it to this machine (reach it through ssh -L)."),
+    JMX_TLS("false", Kind.BOOLEAN, "true: remote JMX (registry and connector) speaks TLS with the key in JMX_KEYSTORE, so"
+            + " logins and replies cannot be read on the way; clients need the certificate in their trust store. false (the"
+            + " default): plain RMI, for a trusted network or an SSH tunnel only."),
+    JMX_KEYSTORE("", Kind.TEXT, "Keystore file (PKCS12 or JKS) with the private key and certificate remote JMX presents;"
+            + " required with JMX_TLS=true."),
+    JMX_KEYSTORE_PASSWORD("", Kind.SECRET, "Password of JMX_KEYSTORE and of the key in it."),
+
     LOG_LEVEL("INFO", Kind.LOG_LEVEL, "Level of the loader's own log lines: ERROR, WARN, INFO, DEBUG or TRACE. Libraries always log at WARN.");
 
     /** How a value is checked before the loader connects anywhere. */

@@ -65,6 +65,12 @@ public final class Settings {
             throw new ConfigurationException("A read-only remote JMX login needs both JMX_READONLY_USER and"
                     + " JMX_READONLY_PASSWORD (not of spaces only): set the missing one, or unset both.");
         }
+        if (values.get(Setting.JMX_TLS).equals("true") && !values.get(Setting.JMX_PORT).isEmpty()
+                && !Files.isRegularFile(Path.of(values.get(Setting.JMX_KEYSTORE)))) {
+            throw new ConfigurationException("JMX_TLS is true, but JMX_KEYSTORE (\"" + values.get(Setting.JMX_KEYSTORE)
+                    + "\") is no file: set it to the keystore (PKCS12 or JKS) with the loader's key and certificate, and"
+                    + " JMX_KEYSTORE_PASSWORD to its password.");
+        }
         if (!readOnlyUser.isEmpty() && readOnlyUser.equals(values.get(Setting.JMX_USER))) {
             throw new ConfigurationException("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
                     + " name of its own.");
