@@ -3,6 +3,9 @@
 //   JMX_TARGET=loader-host:9010 JMX_USER=ops JMX_PASSWORD=... jshell scripts/jmx.jsh
 //   ROUTE=sync-orders ACTION=stop JMX_TARGET=... JMX_USER=... JMX_PASSWORD=... jshell scripts/jmx.jsh
 //
+//   JMX_TLS=true jshell -R-Djavax.net.ssl.trustStore=loader-jmx.p12 -R-Djavax.net.ssl.trustStorePassword=... scripts/jmx.jsh
+//     for a loader with JMX_TLS=true (the trust store holds its certificate; see docs/security.md)
+//
 // ACTION is one of Camel's route operations: stop, start, suspend, resume; it needs the operator login
 // (JMX_USER). The read-only login (JMX_READONLY_USER) lists. See README, "JMX".
 import javax.management.*;
@@ -10,9 +13,14 @@ import javax.management.remote.*;
 
 String env(String name, String fallback) { String v = System.getenv(name); return v == null || v.isBlank() ? fallback : v; }
 
-var connector = JMXConnectorFactory.connect(
-        new JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + env("JMX_TARGET", "localhost:9010") + "/jmxrmi"),
+var environment = new java.util.HashMap<String, Object>(
         java.util.Map.of(JMXConnector.CREDENTIALS, new String[] {env("JMX_USER", ""), env("JMX_PASSWORD", "")}));
+if (env("JMX_TLS", "false").equals("true")) {
+    // the registry speaks TLS too; its certificate must be in the trust store given with -R-Djavax.net.ssl.trustStore=...
+    environment.put("com.sun.jndi.rmi.factory.socket", new javax.rmi.ssl.SslRMIClientSocketFactory());
+}
+var connector = JMXConnectorFactory.connect(
+        new JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + env("JMX_TARGET", "localhost:9010") + "/jmxrmi"), environment);
 var jmx = connector.getMBeanServerConnection();
 
 if (!env("ACTION", "").isEmpty()) {

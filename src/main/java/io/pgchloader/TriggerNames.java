@@ -20,14 +20,21 @@ final class TriggerNames implements ModelLifecycleStrategy {
     static final String PARAMETER = "triggerName";
 
     private final CamelContext context;
+    private final Runnable added;
 
-    private TriggerNames(CamelContext context) {
+    private TriggerNames(CamelContext context, Runnable added) {
         this.context = context;
+        this.added = added;
     }
 
-    /** Before the routes are loaded: each templated route is given its trigger name as it is added. */
-    static void install(CamelContext context) {
-        context.getCamelContextExtension().getContextPlugin(Model.class).addModelLifecycleStrategy(new TriggerNames(context));
+    /**
+     * Before the routes are loaded: each templated route is given its trigger name as it is added.
+     *
+     * @param added told about each of them (start-up progress)
+     */
+    static void install(CamelContext context, Runnable added) {
+        context.getCamelContextExtension().getContextPlugin(Model.class)
+                .addModelLifecycleStrategy(new TriggerNames(context, added));
     }
 
     /**
@@ -56,6 +63,7 @@ final class TriggerNames implements ModelLifecycleStrategy {
         String id = route.getRouteId() != null ? route.getRouteId()
                 : route.idOrCreate(context.getCamelContextExtension().getContextPlugin(NodeIdFactory.class));
         route.getTemplateParameters().put(PARAMETER, of(id));
+        added.run();
     }
 
     @Override
