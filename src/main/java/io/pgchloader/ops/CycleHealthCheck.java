@@ -10,7 +10,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.apache.camel.health.HealthCheckResultBuilder;
-import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
  * The tables whose cycles fail, for {@code HEALTH_DETAILS=full} only: how many cycles in a row, since
@@ -19,7 +18,7 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
  * the loader out of service or restarting it, and the other tables go on. Alert on
  * {@code pgch_cycle_failures_total} or {@code pgch_seconds_since_last_success} for those.
  */
-public final class CycleHealthCheck extends AbstractHealthCheck implements CycleObserver {
+public final class CycleHealthCheck extends ReadinessCheck implements CycleObserver {
 
     private record Failing(long cycles, Instant since) {
     }
@@ -30,7 +29,7 @@ public final class CycleHealthCheck extends AbstractHealthCheck implements Cycle
 
     /** @param mask removes configured secrets from a message, which may quote a driver's */
     public CycleHealthCheck(SyncStatus status, UnaryOperator<String> mask) {
-        super("pg-ch-loader", "cycles");
+        super("cycles");
         this.status = status;
         this.mask = mask;
     }
@@ -42,16 +41,6 @@ public final class CycleHealthCheck extends AbstractHealthCheck implements Cycle
         } else {
             failing.merge(routeId, new Failing(1, Instant.now()), (was, now) -> new Failing(was.cycles() + 1, was.since()));
         }
-    }
-
-    @Override
-    public boolean isReadiness() {
-        return true;
-    }
-
-    @Override
-    public boolean isLiveness() {
-        return false;
     }
 
     @Override

@@ -22,7 +22,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.camel.health.HealthCheckResultBuilder;
-import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
  * Readiness: can the loader use one of its databases right now? One {@code SELECT 1} with the loader's
@@ -40,7 +39,7 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
  *   down.</li>
  * </ul>
  */
-public final class DatabaseHealthCheck extends AbstractHealthCheck implements AutoCloseable {
+public final class DatabaseHealthCheck extends ReadinessCheck implements AutoCloseable {
 
     /** How long a probe may take in all. */
     static final Duration TIMEOUT = Duration.ofSeconds(2);
@@ -58,7 +57,7 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
     private final AutoCloseable resources;
 
     private DatabaseHealthCheck(String id, String name, String description, Callable<Void> probe, AutoCloseable resources) {
-        super("pg-ch-loader", id);
+        super(id);
         this.name = name;
         this.description = description;
         this.probe = probe;
@@ -115,16 +114,6 @@ public final class DatabaseHealthCheck extends AbstractHealthCheck implements Au
             }
             return null;
         }, () -> { });
-    }
-
-    @Override
-    public boolean isReadiness() {
-        return true;
-    }
-
-    @Override
-    public boolean isLiveness() {
-        return false;
     }
 
     @Override
