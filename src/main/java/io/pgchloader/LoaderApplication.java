@@ -112,6 +112,7 @@ public final class LoaderApplication implements AutoCloseable {
             @Override
             public void beforeConfigure(BaseMainSupport camelMain) {
                 TriggerNames.install(camelMain.getCamelContext(), progress::routeDefined);
+                progress.begin();
             }
 
             @Override

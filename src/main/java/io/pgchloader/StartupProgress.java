@@ -23,7 +23,7 @@ final class StartupProgress extends SimpleEventNotifierSupport {
     private final AtomicInteger defined = new AtomicInteger();
     private final AtomicInteger added = new AtomicInteger();
     private final AtomicInteger started = new AtomicInteger();
-    private final long startNanos = System.nanoTime();
+    private volatile long startNanos = System.nanoTime();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "startup-progress");
         thread.setDaemon(true);
@@ -38,6 +38,11 @@ final class StartupProgress extends SimpleEventNotifierSupport {
         setIgnoreStepEvents(true);
         setIgnoreServiceEvents(true);
         setIgnoreCamelContextInitEvents(true);
+    }
+
+    /** When Camel begins to read the routes: from here on a line every {@link #EVERY}. */
+    void begin() {
+        startNanos = System.nanoTime();
         timer.scheduleAtFixedRate(this::report, EVERY.toMillis(), EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
