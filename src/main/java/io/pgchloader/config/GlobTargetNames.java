@@ -1,5 +1,6 @@
 package io.pgchloader.config;
 
+import io.pgchloader.common.LogText;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

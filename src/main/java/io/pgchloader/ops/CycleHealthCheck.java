@@ -1,8 +1,8 @@
 package io.pgchloader.ops;
 
-import io.pgchloader.sync.CycleObserver;
-import io.pgchloader.sync.SyncCycle;
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.CycleObserver;
+import io.pgchloader.cycle.SyncCycle;
+import io.pgchloader.cycle.SyncStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;

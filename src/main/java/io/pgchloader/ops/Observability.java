@@ -6,7 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
-import io.pgchloader.sync.SyncStatus;
+import io.pgchloader.cycle.SyncStatus;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

@@ -1,7 +1,6 @@
 package io.pgchloader.postgres;
 
-import io.pgchloader.config.LogText;
-
+import io.pgchloader.common.LogText;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

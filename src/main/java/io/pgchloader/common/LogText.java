@@ -1,4 +1,4 @@
-package io.pgchloader.config;
+package io.pgchloader.common;
 
 /**
  * Text from outside (table and column names, database messages quoting them) as it may go into a log
