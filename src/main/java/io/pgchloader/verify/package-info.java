@@ -1,6 +1,8 @@
 /**
- * {@code --verify}: compares each table's PostgreSQL rows with ClickHouse's by key ranges, keys and versions,
- * through both sides' catalogs and the cycle's environment; writes nothing.
+ * {@code --verify}: compares each table's PostgreSQL rows with ClickHouse's by key ranges, keys, versions
+ * and values, through both sides' catalogs and the cycle's environment, and writes nothing. The same
+ * comparison, narrowed down, mends: {@link TableRepair} is the cycle's {@code Reconciler}, which writes
+ * tombstones and hands back the rows to copy again.
  */
 @Room(mayUse = {"app", "common", "config", "postgres", "clickhouse", "cycle"})
 package io.pgchloader.verify;
