@@ -259,6 +259,8 @@ class SoakTest extends LoaderTestBase {
         System.out.printf("SOAK: cycles=%d rows=%d updates=%d deletes=%d kills=%d lost=%d duplicates=%d stale=%d resurrected=%d seconds=%d%n",
                 runs.cycles(), rows, totals.updates, totals.deleted, killsDone, lost, duplicates, stale, phantom, seconds);
         System.out.println("SOAK: kills by what the loader was doing just before: " + moments);
+        System.out.printf("SOAK: reconciliations that ended: %d, rows deleted and inserted again: %d%n",
+                runs.count(LoaderRuns.RECONCILED_LINE), totals.reinserted);
         System.out.printf("SOAK: details: phantom=%d onceRuns=%d failedCycles=%d retries=%d killsFromProcessStart=%d"
                         + " transactions=%d rolledBack=%d (deadlocks %d, lock timeouts %d) longTransactions=%d"
                         + " tieInserts=%d bigUpdates=%d (largest %d rows) insertedRows=%d writers=%d seed=%d%n",

@@ -26,6 +26,8 @@ public final class LoaderRuns implements AutoCloseable {
     /** A retry line of {@code RetryPolicy}. */
     public static final Pattern RETRY_LINE = Pattern.compile(".*: attempt \\d+ of \\d+ failed, trying again: .*");
     /** A failed cycle's line of {@code TableSync.failCycle}. */
+    /** A cycle that reconciled its table (reconcileCron or --repair) and ended. */
+    public static final Pattern RECONCILED_LINE = Pattern.compile(".*; reconciled [0-9,]+ rows in .*");
     public static final Pattern FAILED_LINE = Pattern.compile(".*\\| ERROR \\| .*: cycle failed.*");
 
     /** What {@code Process.exitValue()} reports for a process ended by signal 9: 128 + 9. */
