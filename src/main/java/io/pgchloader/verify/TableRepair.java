@@ -48,7 +48,7 @@ import java.util.concurrent.Executors;
 public final class TableRepair implements Reconciler {
 
     /** A differing range is read key by key once neither side holds more rows than this. */
-    static final long FETCH_ROWS = 1_000;
+    static final long FETCH_ROWS = 100;
     /** How many parts a larger differing range is cut into. */
     static final int PARTS = 32;
     /** Levels of cutting at most: 64 * 32^4 ranges hold a billion rows a few each. */
