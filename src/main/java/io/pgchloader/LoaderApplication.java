@@ -70,6 +70,8 @@ public final class LoaderApplication implements AutoCloseable {
         // camel-main hands every EventNotifier bean the context's events
         StartupProgress progress = new StartupProgress(tableRoutes.size());
         main.bind("startupProgress", progress);
+        // crontab's five fields as well as Quartz's (the component is looked up by this name)
+        main.bind("quartz", new LoaderQuartzComponent());
         main.bind("postgres", postgres);
         main.bind("clickhouse", clickHouse);
         main.bind("sourceRows", new SourceRowMapperFactory(PgToClickHouse::readerFor));

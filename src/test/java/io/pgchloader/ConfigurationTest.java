@@ -316,6 +316,32 @@ class ConfigurationTest {
         assertTrue(line.contains("route sync-leak: parameter table holds a property placeholder"), line);
     }
 
+    @Test
+    void refuses_a_five_field_cron_with_a_typo_naming_the_route_in_every_mode() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-typo", "table", "events", "cron", "*/30 * * *"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        for (String[] mode : List.of(new String[0], new String[] {"--once"}, new String[] {"--verify"})) {
+            String line = assertStopsBeforeConnecting(env, "sync-typo", mode);
+
+            assertTrue(line.contains("route sync-typo: parameter cron is \"*/30 * * *\", which is no schedule")
+                    && line.contains("e.g. \"*/30 * * * *\"") && line.contains("\"0 0/30 * * * ?\""), line);
+        }
+    }
+
+    @Test
+    void refuses_a_cron_that_is_no_schedule_and_an_enabled_that_is_no_boolean_in_one_line() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-bad", "table", "events", "cron", "not a cron",
+                "enabled", "yes"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "sync-bad", new String[0]);
+
+        assertTrue(line.contains("parameter cron is \"not a cron\"") && line.contains("parameter enabled is \"yes\""), line);
+    }
+
     private Path routesWith(String templatedRoutes) throws IOException {
         Path routes = Files.createDirectories(tmp.resolve("checked-routes"));
         Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));

@@ -19,13 +19,19 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
  * Checks the templatedRoutes in {@code ROUTES_DIR} before Camel sees them, for what Camel would let pass
  * silently: a parameter the template does not declare (a typo, whose default would then be used), and a
  * property placeholder in a parameter that names a table or column (Camel would expand it, so
- * {@code {{env:POSTGRES_PASSWORD}}} would end up in log lines and SQL). Every problem in one message.
+ * {@code {{env:POSTGRES_PASSWORD}}} would end up in log lines and SQL), a {@code cron} that is no schedule
+ * (Camel would fail with a stack trace naming neither the route nor the parameter, in scheduled mode only)
+ * and an {@code enabled} that is neither true nor false. Every problem in one message.
  */
 public final class RouteFiles {
 
     /** Parameters that name schemas, tables or columns: taken literally, never expanded. */
     static final Set<String> NAME_PARAMETERS = Set.of("table", "schema", "targetTable", "primaryKey", "createdColumn",
             "updatedColumn");
+
+    /** Parameters checked by value: the value the templatedRoute gives, else the template's default. */
+    private static final String CRON = "cron";
+    private static final String ENABLED = "enabled";
 
     private RouteFiles() {
     }
@@ -46,6 +52,7 @@ public final class RouteFiles {
      */
     public static List<TemplatedRoute> check(Path routesDir) {
         Map<String, Set<String>> templates = new HashMap<>();
+        Map<String, Map<String, String>> defaults = new HashMap<>();
         List<Map<?, ?>> templated = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (Path file : yamlFiles(routesDir, problems)) {
@@ -65,14 +72,19 @@ public final class RouteFiles {
                 }
                 if (map.get("routeTemplate") instanceof Map<?, ?> template && template.get("id") != null) {
                     Set<String> names = new LinkedHashSet<>();
+                    Map<String, String> given = new HashMap<>();
                     if (template.get("parameters") instanceof List<?> parameters) {
                         for (Object p : parameters) {
                             if (p instanceof Map<?, ?> parameter && parameter.get("name") != null) {
                                 names.add(parameter.get("name").toString());
+                                if (parameter.get("defaultValue") != null) {
+                                    given.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
+                                }
                             }
                         }
                     }
                     templates.put(template.get("id").toString(), names);
+                    defaults.put(template.get("id").toString(), given);
                 }
                 if (map.get("templatedRoute") instanceof Map<?, ?> route) {
                     templated.add(route);
@@ -88,9 +100,8 @@ public final class RouteFiles {
             }
             Map<String, String> given = new LinkedHashMap<>();
             found.add(new TemplatedRoute(id, given));
-            if (!(route.get("parameters") instanceof List<?> parameters)) {
-                continue;
-            }
+            Map<String, String> values = new HashMap<>(defaults.get(String.valueOf(route.get("routeTemplateRef"))));
+            List<?> parameters = route.get("parameters") instanceof List<?> list ? list : List.of();
             for (Object p : parameters) {
                 if (!(p instanceof Map<?, ?> parameter) || parameter.get("name") == null) {
                     continue;
@@ -98,6 +109,7 @@ public final class RouteFiles {
                 String name = parameter.get("name").toString();
                 String value = String.valueOf(parameter.get("value"));
                 given.put(name, value);
+                values.put(name, value);
                 if (!known.contains(name)) {
                     problems.add("route " + id + ": unknown parameter '" + name + "'" + nearest(name, known)
                             + "; the parameters are " + String.join(", ", known) + ".");
@@ -106,12 +118,33 @@ public final class RouteFiles {
                             .replaceAll("\\{\\{[^}]*}}", "{{…}}") + "), but names are taken literally: write the name itself.");
                 }
             }
+            checkValues(id, values, known, problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationException("the routes in ROUTES_DIR " + routesDir + " have " + problems.size()
                     + " problem(s): " + String.join(" ", problems));
         }
         return found;
+    }
+
+    /** The values Camel would only trip over later: the schedule, and the switch that keeps a table out. */
+    private static void checkValues(String id, Map<String, String> values, Set<String> known, List<String> problems) {
+        String cron = values.get(CRON);
+        // a placeholder ({{env:SYNC_CRON}}) is Camel's to expand; its value is checked where it is used
+        if (known.contains(CRON) && cron != null && !cron.contains("{{")) {
+            try {
+                CronSchedule.parse(cron);
+            } catch (IllegalArgumentException e) {
+                problems.add("route " + id + ": parameter cron is \"" + cron + "\", which is no schedule (" + e.getMessage()
+                        + "): write " + CronSchedule.EXAMPLES + ".");
+            }
+        }
+        String enabled = values.get(ENABLED);
+        if (known.contains(ENABLED) && enabled != null && !enabled.contains("{{")
+                && !enabled.equals("true") && !enabled.equals("false")) {
+            problems.add("route " + id + ": parameter enabled is \"" + enabled + "\": write true (sync the table) or false"
+                    + " (keep it out of every mode).");
+        }
     }
 
     private static List<Path> yamlFiles(Path dir, List<String> problems) {
