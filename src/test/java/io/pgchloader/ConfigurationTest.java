@@ -253,6 +253,20 @@ class ConfigurationTest {
     }
 
     @Test
+    void every_missing_or_invalid_setting_is_named_in_one_message_of_one_run() throws Exception {
+        Map<String, String> env = validEnvironment();
+        env.remove("POSTGRES_HOST");
+        env.remove("POSTGRES_USER");
+        env.remove("CLICKHOUSE_HOST");
+        env.put("PG_FETCH_SIZE", "lots");
+
+        String line = assertStopsBeforeConnecting(env, "4 settings need fixing:");
+
+        assertTrue(line.contains("1) POSTGRES_HOST is not set") && line.contains("2) POSTGRES_USER is not set")
+                && line.contains("3) CLICKHOUSE_HOST is not set") && line.contains("4) PG_FETCH_SIZE must be"), line);
+    }
+
+    @Test
     void a_missing_clickhouse_host_stops_before_connecting_with_exit_code_2() throws Exception {
         Map<String, String> env = validEnvironment();
         env.remove("CLICKHOUSE_HOST");

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,40 +41,60 @@ public final class Settings {
         return of(merged);
     }
 
-    /** Validates the given name/value pairs; unknown names are ignored, as in any environment. */
+    /**
+     * Validates the given name/value pairs; unknown names are ignored, as in any environment. Every
+     * problem is named in one message, so a new installation is fixed in one round, not one per setting.
+     */
     public static Settings of(Map<String, String> raw) {
         Map<Setting, String> values = new EnumMap<>(Setting.class);
+        List<String> problems = new ArrayList<>();
         for (Setting setting : Setting.values()) {
             String value = raw.get(setting.name());
             if (value == null || (value.isBlank() && !setting.secret())) {
                 if (setting.required()) {
-                    throw new ConfigurationException(setting.name() + " is not set: " + setting.meaning()
+                    problems.add(setting.name() + " is not set: " + setting.meaning()
                             + " Set it in the environment or in .env (see .env.example).");
+                    continue;
                 }
                 value = setting.defaultValue();
             }
-            values.put(setting, check(setting, setting.secret() ? value : value.trim()));
+            try {
+                values.put(setting, check(setting, setting.secret() ? value : value.trim()));
+            } catch (ConfigurationException e) {
+                problems.add(e.getMessage());
+            }
         }
         // a password of spaces only is as good as none (and is what an unfilled template leaves behind)
-        if (!values.get(Setting.JMX_PORT).isEmpty()
-                && (values.get(Setting.JMX_USER).isEmpty() || values.get(Setting.JMX_PASSWORD).isBlank())) {
-            throw new ConfigurationException("JMX_PORT is set, but remote JMX needs a login: set JMX_USER and JMX_PASSWORD"
+        // a setting that failed its own check is already named above; these look only at valid ones
+        String jmxPort = values.getOrDefault(Setting.JMX_PORT, "");
+        if (!jmxPort.isEmpty() && (values.get(Setting.JMX_USER).isEmpty() || values.get(Setting.JMX_PASSWORD).isBlank())) {
+            problems.add("JMX_PORT is set, but remote JMX needs a login: set JMX_USER and JMX_PASSWORD"
                     + " too; a password of spaces only counts as none (or unset JMX_PORT to keep JMX local).");
         }
         String readOnlyUser = values.get(Setting.JMX_READONLY_USER);
         if (readOnlyUser.isEmpty() != values.get(Setting.JMX_READONLY_PASSWORD).isBlank()) {
-            throw new ConfigurationException("A read-only remote JMX login needs both JMX_READONLY_USER and"
+            problems.add("A read-only remote JMX login needs both JMX_READONLY_USER and"
                     + " JMX_READONLY_PASSWORD (not of spaces only): set the missing one, or unset both.");
         }
-        if (values.get(Setting.JMX_TLS).equals("true") && !values.get(Setting.JMX_PORT).isEmpty()
-                && !Files.isRegularFile(Path.of(values.get(Setting.JMX_KEYSTORE)))) {
-            throw new ConfigurationException("JMX_TLS is true, but JMX_KEYSTORE (\"" + values.get(Setting.JMX_KEYSTORE)
+        if ("true".equals(values.get(Setting.JMX_TLS)) && !jmxPort.isEmpty()
+                && !Files.isRegularFile(Path.of(values.getOrDefault(Setting.JMX_KEYSTORE, "")))) {
+            problems.add("JMX_TLS is true, but JMX_KEYSTORE (\"" + values.get(Setting.JMX_KEYSTORE)
                     + "\") is no file: set it to the keystore (PKCS12 or JKS) with the loader's key and certificate, and"
                     + " JMX_KEYSTORE_PASSWORD to its password.");
         }
         if (!readOnlyUser.isEmpty() && readOnlyUser.equals(values.get(Setting.JMX_USER))) {
-            throw new ConfigurationException("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
+            problems.add("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
                     + " name of its own.");
+        }
+        if (problems.size() == 1) {
+            throw new ConfigurationException(problems.get(0));
+        }
+        if (!problems.isEmpty()) {
+            StringBuilder message = new StringBuilder(problems.size() + " settings need fixing:");
+            for (int i = 0; i < problems.size(); i++) {
+                message.append(' ').append(i + 1).append(") ").append(problems.get(i));
+            }
+            throw new ConfigurationException(message.toString());
         }
         return new Settings(values);
     }
