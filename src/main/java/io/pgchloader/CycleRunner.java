@@ -10,6 +10,7 @@ import org.apache.camel.Consumer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Route;
 import org.apache.camel.model.ModelCamelContext;
+import org.apache.camel.model.RouteDefinition;
 
 /**
  * Runs one cycle of table routes on demand, through the route's own consumer, exactly as a Quartz fire
@@ -28,14 +29,30 @@ public final class CycleRunner {
     }
 
     /**
-     * Ids of the routes made from the pg-to-clickhouse template (Camel records only that a route came
-     * from a template, so they are recognised by the template's Quartz group), in definition order.
+     * Ids of the enabled routes made from the pg-to-clickhouse template (Camel records only that a route
+     * came from a template, so they are recognised by the template's Quartz group), in definition order.
      */
     public List<String> routeIds() {
+        return tableRouteIds(true);
+    }
+
+    /** Ids of the table routes whose templatedRoute says {@code enabled: false}: kept out of every mode. */
+    public List<String> disabledRouteIds() {
+        return tableRouteIds(false);
+    }
+
+    private List<String> tableRouteIds(boolean enabled) {
         return context.getRoutes().stream()
                 .filter(CycleRunner::isTableRoute)
                 .map(Route::getRouteId)
+                .filter(id -> !"false".equals(String.valueOf(parameters(id).get("enabled"))) == enabled)
                 .toList();
+    }
+
+    /** A table route's template parameters, the template's defaults included. */
+    public Map<String, Object> parameters(String routeId) {
+        RouteDefinition definition = ((ModelCamelContext) context).getRouteDefinition(routeId);
+        return definition == null || definition.getTemplateParameters() == null ? Map.of() : definition.getTemplateParameters();
     }
 
     /** Whether the route is a table's, made from the pg-to-clickhouse template. */

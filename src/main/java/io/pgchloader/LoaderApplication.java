@@ -10,6 +10,7 @@ import io.pgchloader.config.RouteFiles;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.cycle.CopyStreamSteps;
+import io.pgchloader.cycle.CycleObserver;
 import io.pgchloader.cycle.RetryPolicy;
 import io.pgchloader.cycle.SyncEnvironment;
 import io.pgchloader.cycle.SyncStatus;
@@ -23,18 +24,18 @@ import io.pgchloader.postgres.StreamWindowBinding;
 import io.pgchloader.verify.TableRepair;
 import io.pgchloader.jmx.WithoutProducerMBeans;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.List;
-import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ManagementMBeansLevel;
+import org.apache.camel.component.quartz.QuartzComponent;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.quartz.SchedulerException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +63,8 @@ public final class LoaderApplication implements AutoCloseable {
         this.scheduled = scheduled;
     }
 
-    private void configure() {
+    /** @param quartzStarts whether Quartz fires as soon as Camel runs (else the caller starts it, or never) */
+    private void configure(boolean quartzStarts) {
         List<RouteFiles.TemplatedRoute> tableRoutes = RouteFiles.check(Path.of(settings.get(Setting.ROUTES_DIR)));
         postgres = DataSources.postgres(settings);
         clickHouse = DataSources.clickHouse(settings);
@@ -108,7 +110,7 @@ public final class LoaderApplication implements AutoCloseable {
         main.addInitialProperty("loader.postgres.fetchSize", settings.get(Setting.PG_FETCH_SIZE));
         main.addInitialProperty("loader.retry.initialDelayMs", settings.get(Setting.RETRY_INITIAL_DELAY_MS));
         main.addInitialProperty("loader.retry.maxDelayMs", settings.get(Setting.RETRY_MAX_DELAY_MS));
-        main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(scheduled));
+        main.addInitialProperty("camel.component.quartz.autoStartScheduler", Boolean.toString(quartzStarts));
         main.addInitialProperty("camel.component.quartz.propertiesFile", "classpath:io/pgchloader/quartz.properties");
         main.addMainListener(new MainListenerSupport() {
             @Override
@@ -124,53 +126,93 @@ public final class LoaderApplication implements AutoCloseable {
         });
     }
 
-    /** Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C). */
-    public void runScheduled() throws Exception {
-        configure();
+    /**
+     * Runs the schedule until the JVM is asked to stop (SIGTERM, Ctrl-C), once the start-up checks passed:
+     * Quartz is held until then, so a table that cannot be synced stops the loader before anything is written.
+     *
+     * @return READY after a stop, else what the failed start-up check found
+     */
+    public StartupCheck.Outcome runScheduled() throws Exception {
+        configure(false);
+        StartupCheck.Outcome[] outcome = {StartupCheck.Outcome.READY};
+        long[] cycles = new long[2];
+        main.bind("cycleCount", (CycleObserver) (routeId, table, succeeded, took, cycle) -> {
+            synchronized (cycles) {
+                cycles[0]++;
+                if (!succeeded) {
+                    cycles[1]++;
+                }
+            }
+        });
+        Instant started = Instant.now();
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport camelMain) {
+                outcome[0] = checkAtStart(true);
+                if (outcome[0] != StartupCheck.Outcome.READY) {
+                    main.completed();
+                    return;
+                }
+                try {
+                    camelContext().getComponent("quartz", QuartzComponent.class).getScheduler().start();
+                } catch (SchedulerException e) {
+                    throw new IllegalStateException("cannot start the schedule: " + e.getMessage(), e);
+                }
+                LOG.info("Running {} table(s) on their schedules until stopped (SIGTERM or Ctrl-C)", cycles().routeIds().size());
+            }
+
+            @Override
+            public void afterStop(BaseMainSupport camelMain) {
+                if (outcome[0] == StartupCheck.Outcome.READY) {
+                    synchronized (cycles) {
+                        LOG.info("Stopped after {}: {} cycle(s) ran, {} failed", Duration.between(started, Instant.now())
+                                .truncatedTo(ChronoUnit.SECONDS).toString().substring(2).toLowerCase(), cycles[0], cycles[1]);
+                    }
+                }
+            }
+        });
         // remote JMX only for the loader that keeps running, and only when JMX_PORT is set
         try (RemoteJmx jmx = RemoteJmx.startIfConfigured(settings)) {
             main.run();
         }
+        return outcome[0];
     }
 
     /** Starts Camel with the routes but without firing them; see {@link #cycles()}. */
     public void start() {
-        configure();
+        configure(scheduled);
         try {
             main.start();
         } catch (Exception e) {
             throw new ConfigurationException("the routes in " + settings.get(Setting.ROUTES_DIR)
                     + " could not be started: " + rootMessage(e));
         }
+        loaded();
+    }
+
+    private void loaded() {
         List<String> tables = cycles().routeIds();
-        if (tables.isEmpty()) {
+        List<String> disabled = cycles().disabledRouteIds();
+        if (tables.isEmpty() && disabled.isEmpty()) {
             throw new ConfigurationException("no templatedRoute of pg-to-clickhouse found in "
                     + settings.get(Setting.ROUTES_DIR) + ": add one per table (see README).");
         }
         // thousands of ids would make one line of hundreds of kilobytes
-        LOG.info("Loaded {} table route(s): {}", tables.size(), tables.size() <= 20 ? String.join(", ", tables)
-                : String.join(", ", tables.subList(0, 20)) + " and " + (tables.size() - 20) + " more");
+        LOG.info("Loaded {} table route(s): {}{}", tables.size(), tables.size() <= 20 ? String.join(", ", tables)
+                : String.join(", ", tables.subList(0, 20)) + " and " + (tables.size() - 20) + " more",
+                disabled.isEmpty() ? "" : " (disabled: " + String.join(", ", disabled) + ")");
     }
 
-    /**
-     * Tries one connection to each database. Returns one line per database that cannot be reached, so
-     * {@code --once} can fail at once with the reason instead of once per table.
-     */
-    public List<String> unreachableDatabases() {
-        List<String> problems = new ArrayList<>();
-        check(postgres, "PostgreSQL at " + settings.get(Setting.POSTGRES_HOST) + ":" + settings.get(Setting.POSTGRES_PORT)
-                + "/" + settings.get(Setting.POSTGRES_DB) + " as " + settings.get(Setting.POSTGRES_USER), problems);
-        check(clickHouse, "ClickHouse at " + settings.get(Setting.CLICKHOUSE_HOST) + ":" + settings.get(Setting.CLICKHOUSE_PORT)
-                + "/" + settings.get(Setting.CLICKHOUSE_DB) + " as " + settings.get(Setting.CLICKHOUSE_USER), problems);
-        return problems;
-    }
-
-    private static void check(DataSource dataSource, String what, List<String> problems) {
-        try (Connection connection = dataSource.getConnection()) {
-            connection.isValid(5);
-        } catch (SQLException e) {
-            problems.add("cannot connect to " + what + ": " + rootMessage(e));
+    /** The start-up checks of every mode, logged (see {@link StartupCheck}). */
+    public StartupCheck.Outcome checkAtStart(boolean scheduledRun) {
+        if (scheduledRun) {
+            loaded();
         }
+        return startupCheck().run(scheduledRun).outcome();
+    }
+
+    StartupCheck startupCheck() {
+        return new StartupCheck(settings, postgres, clickHouse, camelContext(), cycles());
     }
 
     public CycleRunner cycles() {

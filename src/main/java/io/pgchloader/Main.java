@@ -70,8 +70,7 @@ public final class Main {
                     return repair(applyLogLevel(Settings.load()), repair);
                 }
                 default -> {
-                    new LoaderApplication(applyLogLevel(Settings.load()), true).runScheduled();
-                    return EXIT_OK;
+                    return exitCode(new LoaderApplication(applyLogLevel(Settings.load()), true).runScheduled(), EXIT_CYCLE_FAILED);
                 }
             }
         } catch (ConfigurationException e) {
@@ -89,14 +88,25 @@ public final class Main {
         return settings;
     }
 
+    /**
+     * The exit code a start-up check calls for: 2 when something must be fixed, the mode's own code when a
+     * database cannot be reached (which may pass), 0 when every table can run.
+     */
+    static int exitCode(StartupCheck.Outcome outcome, int unreachable) {
+        return switch (outcome) {
+            case READY -> EXIT_OK;
+            case UNREACHABLE -> unreachable;
+            case MISCONFIGURED -> EXIT_BAD_CONFIGURATION;
+        };
+    }
+
     /** Compares every table; nothing is written anywhere. Exit code: see {@link Verifier}. */
     static int verify(Settings settings) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
-            List<String> unreachable = app.unreachableDatabases();
-            if (!unreachable.isEmpty()) {
-                unreachable.forEach(LOG::error);
-                return EXIT_BAD_CONFIGURATION;
+            int checked = exitCode(app.checkAtStart(false), Verifier.CANNOT_VERIFY);
+            if (checked != EXIT_OK) {
+                return checked;
             }
             return Verifier.of(app).run().exitCode();
         }
@@ -133,10 +143,9 @@ public final class Main {
     static int repair(Settings settings, RepairOptions options) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
-            List<String> unreachable = app.unreachableDatabases();
-            if (!unreachable.isEmpty()) {
-                unreachable.forEach(LOG::error);
-                return EXIT_BAD_CONFIGURATION;
+            int checked = exitCode(app.checkAtStart(false), EXIT_BAD_CONFIGURATION);
+            if (checked != EXIT_OK) {
+                return checked;
             }
             List<String> routes = app.cycles().routeIds(options.table());
             if (routes.isEmpty()) {
@@ -156,10 +165,9 @@ public final class Main {
     static int once(Settings settings) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
-            List<String> unreachable = app.unreachableDatabases();
-            if (!unreachable.isEmpty()) {
-                unreachable.forEach(LOG::error);
-                return EXIT_CYCLE_FAILED;
+            int checked = exitCode(app.checkAtStart(false), EXIT_CYCLE_FAILED);
+            if (checked != EXIT_OK) {
+                return checked;
             }
             return app.cycles().runAll() ? EXIT_OK : EXIT_CYCLE_FAILED;
         }

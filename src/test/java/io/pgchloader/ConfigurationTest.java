@@ -468,7 +468,7 @@ class ConfigurationTest {
     }
 
     @Test
-    void a_wrong_postgres_password_fails_the_cycle_without_showing_the_password() throws Exception {
+    void a_wrong_postgres_password_stops_at_start_with_exit_code_2_in_one_line_without_showing_the_password() throws Exception {
         // The embedded PostgreSQL trusts everyone; make it ask this one role for a password.
         String role = "pgch_password_" + ProcessHandle.current().pid();
         requirePasswordFor(role, "the-right-one");
@@ -483,13 +483,15 @@ class ConfigurationTest {
         int exit = loader.awaitExit(Duration.ofSeconds(60));
 
         String output = loader.output();
-        assertEquals(1, exit, output);
-        assertTrue(output.contains("password authentication failed"), "the failure is reported:\n" + output);
+        assertEquals(2, exit, output);
+        assertEquals(1, loader.errorLines().size(), output);
+        assertTrue(loader.errorLines().get(0).contains("refused the login (FATAL: password authentication failed")
+                && loader.errorLines().get(0).contains("set POSTGRES_USER and POSTGRES_PASSWORD"), output);
         assertFalse(output.contains(SECRET), "the password leaked:\n" + output);
     }
 
     @Test
-    void a_wrong_clickhouse_password_stays_hidden_even_at_log_level_debug() throws Exception {
+    void a_wrong_clickhouse_password_stops_at_start_in_one_line_and_stays_hidden_even_at_log_level_debug() throws Exception {
         LoaderFixture fixture = new LoaderFixture(tmp.resolve("fixture"))
                 .withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events"));
         fixture.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)");
@@ -502,7 +504,11 @@ class ConfigurationTest {
         int exit = loader.awaitExit(Duration.ofSeconds(60));
 
         String output = loader.output();
-        assertEquals(1, exit, output);
+        assertEquals(2, exit, output);
+        assertEquals(1, loader.errorLines().size(), output);
+        assertTrue(loader.errorLines().get(0).contains("refused the login (authentication failed): set CLICKHOUSE_USER and"
+                + " CLICKHOUSE_PASSWORD"), output);
+        assertFalse(output.contains("clickhouse-server"), "not ClickHouse's own installation advice:\n" + output);
         String basic = Base64.getEncoder().encodeToString(("default:" + SECRET).getBytes());
         assertFalse(output.contains(SECRET), "the password leaked:\n" + output);
         assertFalse(output.contains(basic), "the password leaked in an Authorization header:\n" + output);

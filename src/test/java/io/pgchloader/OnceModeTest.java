@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code --once} runs one cycle of every configured table and exits: 0 when all succeeded, 1 otherwise,
- * and a table that fails does not keep the others from being synced.
+ * and a table whose cycle fails does not keep the others from being synced. A table that cannot be synced
+ * at all (the start-up check) stops the run before anything is written, with exit code 2.
  */
 class OnceModeTest extends LoaderTestBase {
 
@@ -25,7 +26,7 @@ class OnceModeTest extends LoaderTestBase {
 
 
     @Test
-    void syncs_every_table_and_exits_0_then_exits_1_when_a_table_is_missing_while_still_syncing_the_others()
+    void syncs_every_table_and_exits_0_then_refuses_with_exit_2_before_writing_when_a_table_is_missing_unless_it_is_disabled()
             throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
                 LoaderFixture.templatedRoute("sync-customers", "table", "customers")
@@ -49,8 +50,8 @@ class OnceModeTest extends LoaderTestBase {
         assertTrue(output.contains("route(s): sync-customers, sync-orders"), output);
         assertTablesMatch(30, 250);
 
-        // new rows in both tables, and a templatedRoute for a table PostgreSQL does not have, placed
-        // first, so its cycle fails before the good tables' cycles run
+        // new rows in both tables, and a templatedRoute for a table PostgreSQL does not have: the start-up
+        // check refuses the run before any table is written, naming the table and both ways out
         loader.pg("INSERT INTO customers SELECT g, 'late customer ' || g, localtimestamp FROM generate_series(31, 35) g",
                 "INSERT INTO orders SELECT g, 1, 9.99, now() FROM generate_series(251, 260) g",
                 "UPDATE orders SET amount = 0, updated_at = now() WHERE id = 7");
@@ -62,16 +63,60 @@ class OnceModeTest extends LoaderTestBase {
         exit = process.awaitExit(RUN_LIMIT);
 
         output = process.output();
-        assertEquals(1, exit, output);
+        assertEquals(2, exit, output);
         List<String> errors = process.errorLines();
-        assertFalse(errors.isEmpty(), output);
-        assertTrue(errors.stream().allMatch(l -> l.contains("no_such_table")),
-                "only the missing table fails, by name:\n" + output);
-        assertTrue(errors.get(0).contains("check the templatedRoute"), "with a hint what to fix: " + errors.get(0));
-        assertTrue(output.contains("route(s): sync-ghost, sync-customers, sync-orders"), "the failing table came first:\n" + output);
+        assertEquals(2, errors.size(), output);
+        assertTrue(errors.get(0).contains("sync-ghost: cannot be synced: PostgreSQL has no table public.no_such_table")
+                && errors.get(0).contains("check the templatedRoute") && errors.get(0).contains("enabled to false"), errors.get(0));
+        assertTrue(errors.get(1).contains("1 of 3 table(s) cannot be synced: nothing was written"), errors.get(1));
+        assertEquals(30, loader.chLong("SELECT count() FROM customers FINAL"), "the good tables were not synced either");
+        assertEquals(250, loader.chLong("SELECT count() FROM orders FINAL"));
+
+        // enabled: false keeps it out, and the other tables run
+        loader.withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-ghost", "table", "no_such_table", "enabled", "false")
+                + LoaderFixture.templatedRoute("sync-customers", "table", "customers")
+                + LoaderFixture.templatedRoute("sync-orders", "table", "orders"));
+
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        exit = process.awaitExit(RUN_LIMIT);
+
+        output = process.output();
+        assertEquals(0, exit, output);
+        assertEquals(List.of(), process.errorLines(), output);
+        assertTrue(output.contains("Loaded 2 table route(s): sync-customers, sync-orders (disabled: sync-ghost)"), output);
+        assertTrue(output.contains("sync-ghost: disabled (enabled: false)"), output);
         assertTablesMatch(35, 260);
         assertEquals("0.00", loader.chRows("SELECT toString(toDecimalString(amount, 2)) FROM orders FINAL WHERE id = 7").get(0),
                 "the update arrived too");
+    }
+
+    @Test
+    void says_at_start_what_each_table_is_and_stops_before_writing_when_a_target_does_not_fit() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-events", "table", "events")
+                + LoaderFixture.templatedRoute("sync-notes", "table", "notes"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE INDEX ON events (created_at) WHERE updated_at IS NULL", "CREATE INDEX ON events (updated_at)",
+                "INSERT INTO events SELECT g, timestamp '2025-01-01' + g * interval '1 second' FROM generate_series(1, 10) g",
+                "CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, created_at timestamp NOT NULL, updated_at timestamp)",
+                "CREATE INDEX ON notes (created_at) WHERE updated_at IS NULL", "CREATE INDEX ON notes (updated_at)",
+                "INSERT INTO notes VALUES (1, 'a', localtimestamp, NULL)");
+        // a premade target whose body column cannot hold PostgreSQL's text
+        loader.ch("CREATE TABLE notes (id Int64, body Int32, created_at DateTime64(6), updated_at Nullable(DateTime64(6)))"
+                + " ENGINE = ReplacingMergeTree ORDER BY id");
+        Path workDir = Files.createDirectories(tmp.resolve("work"));
+
+        process = LoaderProcess.start(workDir, loader.environment(), "--once");
+        int exit = process.awaitExit(RUN_LIMIT);
+
+        String output = process.output();
+        assertEquals(2, exit, output);
+        assertTrue(output.contains("| sync-events: public.events -> `" + loader.database + "`.`events`, to be created and"
+                + " backfilled in key order; ready"), output);
+        List<String> errors = process.errorLines();
+        assertTrue(errors.get(0).contains("sync-notes: cannot be synced: ClickHouse column") && errors.get(0).contains("MODIFY COLUMN"),
+                errors.get(0));
+        assertEquals(0, loader.chLong("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'"),
+                "nothing was written, not even the table that could have run:\n" + output);
     }
 
     @Test

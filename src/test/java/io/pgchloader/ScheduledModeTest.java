@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.camel.component.quartz.QuartzEndpoint;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,6 +43,8 @@ class ScheduledModeTest extends LoaderTestBase {
 
         process = LoaderProcess.start(workDir, loader.environment());
 
+        process.awaitOutput("| sync-events: public.events -> `" + loader.database + "`.`events`, to be created and backfilled"
+                + " in key order; ready, cron \"0/1 * * * * ?\", next at 20", ARRIVAL_LIMIT);
         awaitClickHouseCount(20);
         loader.pg("INSERT INTO events (id, payload) SELECT g, 'second ' || g FROM generate_series(21, 27) g",
                 "UPDATE events SET payload = 'changed', updated_at = localtimestamp WHERE id = 3");
@@ -69,6 +72,40 @@ class ScheduledModeTest extends LoaderTestBase {
             assertTrue(LoaderProcess.LOG_LINE.matcher(line).matches(), "not in the log format: \"" + line + "\"\n" + output);
         }
         assertEquals(27, loader.chLong("SELECT count() FROM events FINAL"));
+        assertTrue(lines.get(lines.size() - 1).matches(".*\\| Stopped after \\S+: \\d+ cycle\\(s\\) ran, 0 failed"),
+                "one line when it stops:\n" + output);
+    }
+
+    @Test
+    void a_table_that_cannot_be_synced_stops_the_schedule_before_anything_is_written_with_exit_code_2() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", "0/1 * * * * ?")
+                        + LoaderFixture.templatedRoute("sync-keyless", "table", "keyless", "cron", "0/1 * * * * ?"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL DEFAULT localtimestamp,"
+                        + " updated_at timestamp)", "INSERT INTO events (id) SELECT g FROM generate_series(1, 10) g",
+                "CREATE TABLE keyless (n int, created_at timestamp NOT NULL, updated_at timestamp)");
+
+        process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), loader.environment());
+        int exit = process.awaitExit(STOP_LIMIT);
+
+        String output = process.output();
+        assertEquals(2, exit, output);
+        assertTrue(process.errorLines().get(0).contains("sync-keyless: cannot be synced: public.keyless has no primary key:"
+                + " set the templatedRoute parameter primaryKey"), output);
+        assertEquals(0, loader.chLong("SELECT count() FROM system.tables WHERE database = currentDatabase()"),
+                "no cycle ran:\n" + output);
+    }
+
+    @Test
+    void a_crontab_line_is_run_as_the_quartz_expression_that_fires_at_the_same_minutes() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", "*/5 * * * 1-5"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)");
+
+        loader.startScheduled(Map.of());
+
+        QuartzEndpoint endpoint = (QuartzEndpoint) loader.app().camelContext().getRoute("sync-events").getEndpoint();
+        assertEquals("0 */5 * ? * MON-FRI", endpoint.getCron());
     }
 
     @Test

@@ -194,6 +194,11 @@ public final class TargetTable {
         return rows == 0;
     }
 
+    /** Rows the table holds, as ClickHouse counts them (every version before merges). */
+    public long rows() {
+        return rows;
+    }
+
     public boolean exists() {
         return engine != null;
     }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
@@ -59,7 +60,6 @@ public class TableSync implements CamelContextAware {
     private String softDeleteColumn = "";
     private String reconcileCron = "";
     private double maxDeleteFraction = 0.05;
-    private volatile boolean indexesChecked;
     /** When this table was last reconciled (or the loader started): reconcileCron counts from here. */
     private volatile Instant reconciledAt = Instant.now();
 
@@ -71,38 +71,72 @@ public class TableSync implements CamelContextAware {
     public static final String REPAIR = "repair";
     public static final String REPAIR_FORCED = "force";
 
-    /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
-    public void beginCycle(Exchange exchange) throws SQLException {
+    /**
+     * What both catalogs say about the table, checked the way every cycle checks it and without writing
+     * anywhere: the source and its key and timestamp columns, the target (when it exists: its engine,
+     * sorting key, whether its columns hold the source's values and whether it can hold deletes when
+     * softDeleteColumn asks for them), and the DDL that makes an existing target fit (columns PostgreSQL
+     * gained or dropped, the deleted column's default).
+     *
+     * @throws SyncException naming what is wrong and how to fix it
+     */
+    public Shape describe() throws SQLException {
         SyncEnvironment env = environment();
         SourceTable source = PostgresCatalog.describe(env.postgres(), schema, table);
         List<String> key = key(source);
         checkTimestampColumns(source);
-        if (!indexesChecked) {
-            indexesChecked = true;
-            warnAboutMissingIndexes(source);
-        }
-
         String target = targetTable();
         String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         String deleted = TargetTable.deletedExpression(source, softDeleteColumn);
         TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
-        WriteHorizon horizon = env.openTransactions().horizon();
-        reportHorizon(source, horizon, env);
-        reportFutureRows(source, horizon, env);
-        boolean byKey = KeyBackfill.suits(source, key);
-        List<String> ddl = new ArrayList<>();
-        KeyBackfill backfill = null;
+        List<String> fit = new ArrayList<>();
         if (existing.exists()) {
             existing.checkSortingKey(source, key);
-            ddl.addAll(existing.alterToFit(source));
+            fit.addAll(existing.alterToFit(source));
             if (existing.holdsDeletes()) {
-                ddl.addAll(existing.alterDeletedDefault(deleted));
+                fit.addAll(existing.alterDeletedDefault(deleted));
             } else if (!softDeleteColumn.isBlank()) {
                 throw new SyncException("ClickHouse table " + targetName + " cannot hold deletes (it was created before the"
                         + " loader kept them: ENGINE ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ")), but the route"
                         + " sets softDeleteColumn " + softDeleteColumn + ". Run: "
                         + String.join("; ", migration(source, key, deleted, env)) + " (or leave softDeleteColumn empty).");
             }
+        } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+            throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
+                    + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
+        }
+        return new Shape(source, key, existing, targetName, deleted, List.copyOf(fit), KeyBackfill.suits(source, key));
+    }
+
+    /**
+     * A table as the catalogs show it.
+     *
+     * @param deleted    the expression that marks a row deleted in the target (see TargetTable.deletedExpression)
+     * @param fitDdl     for an existing target, what makes it fit the source (usually nothing)
+     * @param keyOrdered whether an empty target is backfilled in key order, chunk by chunk (integer keys)
+     */
+    public record Shape(SourceTable source, List<String> key, TargetTable target, String targetName, String deleted,
+                        List<String> fitDdl, boolean keyOrdered) {
+    }
+
+    /** Starts a cycle: describes source and target and puts the {@link SyncCycle} in variable {@code cycle}. */
+    public void beginCycle(Exchange exchange) throws SQLException {
+        SyncEnvironment env = environment();
+        Shape shape = describe();
+        SourceTable source = shape.source();
+        List<String> key = shape.key();
+        String target = targetTable();
+        String targetName = shape.targetName();
+        String deleted = shape.deleted();
+        TargetTable existing = shape.target();
+        WriteHorizon horizon = env.openTransactions().horizon();
+        reportHorizon(source, horizon, env);
+        reportFutureRows(source, horizon, env);
+        boolean byKey = shape.keyOrdered();
+        List<String> ddl = new ArrayList<>();
+        KeyBackfill backfill = null;
+        if (existing.exists()) {
+            ddl.addAll(shape.fitDdl());
             for (String statement : ddl) {
                 // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
                 LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
@@ -123,10 +157,6 @@ public class TableSync implements CamelContextAware {
                 ddl.add(TargetTable.commentSql(targetName, KeyBackfill.comment(horizon.bound())));
             }
         } else {
-            if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
-                throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
-                        + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
-            }
             if (byKey) {
                 backfill = keyBackfill(source, key, horizon.bound(), env);
             }
@@ -257,20 +287,22 @@ public class TableSync implements CamelContextAware {
     }
 
     /**
-     * Once per table, at its first cycle: without an index starting with each stream's column, every
+     * Said at start (the start-up checks), escaped for the log: without an index starting with each stream's column, every
      * cycle reads the whole table, which is correct but slow and grows with the table.
      */
-    private void warnAboutMissingIndexes(SourceTable source) {
-        String table = LogText.escape(Identifiers.pg(source.schema(), source.table()));
+    public List<String> missingIndexes(SourceTable source) {
+        String table = Identifiers.pg(source.schema(), source.table());
+        List<String> lines = new ArrayList<>();
         if (!source.indexLeadingColumns().contains(createdColumn)) {
-            LOG.warn("{}: no index starts with {}, so the created stream scans the whole table every cycle; create one:"
-                            + " CREATE INDEX ON {} ({}) WHERE {} IS NULL;", source.qualifiedName(), createdColumn, table,
-                    Identifiers.pg(createdColumn), Identifiers.pg(updatedColumn));
+            lines.add(LogText.escape(source.qualifiedName() + ": no index starts with " + createdColumn + ", so the created stream"
+                    + " scans the whole table every cycle; create one: CREATE INDEX ON " + table + " (" + Identifiers.pg(createdColumn)
+                    + ") WHERE " + Identifiers.pg(updatedColumn) + " IS NULL;"));
         }
         if (!source.indexLeadingColumns().contains(updatedColumn)) {
-            LOG.warn("{}: no index starts with {}, so the updated stream scans the whole table every cycle; create one:"
-                    + " CREATE INDEX ON {} ({});", source.qualifiedName(), updatedColumn, table, Identifiers.pg(updatedColumn));
+            lines.add(LogText.escape(source.qualifiedName() + ": no index starts with " + updatedColumn + ", so the updated stream"
+                    + " scans the whole table every cycle; create one: CREATE INDEX ON " + table + " (" + Identifiers.pg(updatedColumn) + ");"));
         }
+        return lines;
     }
 
     private void checkTimestampColumns(SourceTable source) {
@@ -369,6 +401,42 @@ public class TableSync implements CamelContextAware {
 
     private String targetTable() {
         return targetTable == null || targetTable.isBlank() ? table : targetTable;
+    }
+
+    /**
+     * A table set up as its route's bean is, from the route's template parameters (which hold the
+     * template's defaults too): for the checks and the plan made outside a cycle.
+     */
+    public static TableSync of(CamelContext context, Map<String, Object> parameters) {
+        TableSync sync = new TableSync();
+        sync.setCamelContext(context);
+        sync.setSchema(text(parameters, "schema", sync.schema));
+        sync.setTable(text(parameters, "table", null));
+        sync.setTargetTable(text(parameters, "targetTable", ""));
+        sync.setPrimaryKey(text(parameters, "primaryKey", ""));
+        sync.setCreatedColumn(text(parameters, "createdColumn", sync.createdColumn));
+        sync.setUpdatedColumn(text(parameters, "updatedColumn", sync.updatedColumn));
+        sync.setBatchSize(Integer.parseInt(text(parameters, "batchSize", Integer.toString(sync.batchSize))));
+        sync.setInsertRows(Integer.parseInt(text(parameters, "insertRows", Integer.toString(sync.insertRows))));
+        sync.setBackfillChunkRows(Integer.parseInt(text(parameters, "backfillChunkRows", Integer.toString(sync.backfillChunkRows))));
+        sync.setSoftDeleteColumn(text(parameters, "softDeleteColumn", ""));
+        sync.setReconcileCron(text(parameters, "reconcileCron", ""));
+        sync.setMaxDeleteFraction(Double.parseDouble(text(parameters, "maxDeleteFraction", Double.toString(sync.maxDeleteFraction))));
+        return sync;
+    }
+
+    private static String text(Map<String, Object> parameters, String name, String fallback) {
+        Object value = parameters.get(name);
+        return value == null ? fallback : value.toString();
+    }
+
+    /** schema.table as PostgreSQL names it (unquoted), for messages. */
+    public String sourceName() {
+        return schema + "." + table;
+    }
+
+    public int getBackfillChunkRows() {
+        return backfillChunkRows;
     }
 
     @Override

@@ -120,6 +120,10 @@ public final class HighAvailability implements RoutePolicyFactory {
         if (route.getTemplateParameters() == null || route.getInput() == null) {
             return false;
         }
+        if ("false".equals(String.valueOf(route.getTemplateParameters().get("enabled")))) {
+            // a disabled table is never started, also not by winning its lock
+            return false;
+        }
         String uri = route.getInput().getEndpointUri();
         return uri != null && uri.replaceFirst("^quartz:(//)?", "quartz:").startsWith("quartz:" + CycleRunner.TEMPLATE_ID + "/");
     }

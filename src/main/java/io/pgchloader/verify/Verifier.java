@@ -2,19 +2,17 @@ package io.pgchloader.verify;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.CycleRunner;
 import io.pgchloader.LoaderApplication;
 import io.pgchloader.cycle.SyncEnvironment;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
-import org.apache.camel.model.ModelCamelContext;
-import org.apache.camel.model.RouteDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,12 +36,12 @@ public final class Verifier {
     public record Report(int exitCode, List<String> lines) {
     }
 
-    private final CamelContext context;
+    private final CycleRunner tables;
     private final List<String> routeIds;
     private final SyncEnvironment env;
 
-    private Verifier(CamelContext context, List<String> routeIds, SyncEnvironment env) {
-        this.context = context;
+    private Verifier(CycleRunner tables, List<String> routeIds, SyncEnvironment env) {
+        this.tables = tables;
         this.routeIds = routeIds;
         this.env = env;
     }
@@ -56,7 +54,7 @@ public final class Verifier {
     /** For some of the loader's table routes. */
     public static Verifier of(LoaderApplication app, List<String> routeIds) {
         CamelContext context = app.camelContext();
-        return new Verifier(context, routeIds, context.getRegistry().findSingleByType(SyncEnvironment.class));
+        return new Verifier(app.cycles(), routeIds, context.getRegistry().findSingleByType(SyncEnvironment.class));
     }
 
     public Report run() {
@@ -74,7 +72,7 @@ public final class Verifier {
         });
         try (HikariDataSource clickHouse = longQueries(env.clickHouse())) {
             for (String routeId : routeIds) {
-                VerifiedTable table = VerifiedTable.of(routeId, parameters(routeId));
+                VerifiedTable table = VerifiedTable.of(routeId, tables.parameters(routeId));
                 try {
                     TableCheck.Result result = new TableCheck(table, env, clickHouse, executor).run();
                     if (result.status() == TableCheck.Status.OK) {
@@ -106,11 +104,6 @@ public final class Verifier {
         }
         say(lines, "All " + tables + " table(s) equal.");
         return new Report(EQUAL, lines);
-    }
-
-    private Map<String, Object> parameters(String routeId) {
-        RouteDefinition definition = ((ModelCamelContext) context).getRouteDefinition(routeId);
-        return definition == null || definition.getTemplateParameters() == null ? Map.of() : definition.getTemplateParameters();
     }
 
     /**
