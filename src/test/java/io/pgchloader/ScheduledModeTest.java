@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,6 +75,37 @@ class ScheduledModeTest extends LoaderTestBase {
         assertEquals(27, loader.chLong("SELECT count() FROM events FINAL"));
         assertTrue(lines.get(lines.size() - 1).matches(".*\\| Stopped after \\S+: \\d+ cycle\\(s\\) ran, 0 failed"),
                 "one line when it stops:\n" + output);
+    }
+
+    @Test
+    void idle_cycles_log_at_debug_and_say_so_at_info_once_in_five_minutes() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", "0/1 * * * * ?"));
+        loader.pg("CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL DEFAULT localtimestamp,"
+                + " updated_at timestamp)", "INSERT INTO events (id) SELECT g FROM generate_series(1, 10) g");
+        Map<String, String> env = new HashMap<>(loader.environment());
+        env.put("LOG_LEVEL", "DEBUG");
+
+        process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), env);
+        awaitClickHouseCount(10);
+        long deadline = System.nanoTime() + ARRIVAL_LIMIT.toNanos();
+        while (debugCycleLines() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        loader.pg("INSERT INTO events (id) VALUES (11)");
+        awaitClickHouseCount(11);
+
+        List<String> info = process.lines().stream().filter(l -> l.contains("| INFO  | sync | public.events") && l.contains(" rows (")).toList();
+        assertTrue(debugCycleLines() >= 3, process.output());
+        assertEquals(3, info.size(), "the backfill, one idle line, the new row:\n" + String.join("\n", info));
+        assertTrue(info.get(0).contains("(backfill in key order"), info.get(0));
+        assertTrue(info.get(1).contains("created 0, updated 0 rows") && info.get(1).contains("(idle; idle cycles log at DEBUG,"
+                + " and at INFO every 5 min)"), info.get(1));
+        assertTrue(info.get(2).contains("created 1, updated 0 rows"), info.get(2));
+    }
+
+    private long debugCycleLines() {
+        return process.lines().stream().filter(l -> l.contains("| DEBUG | sync | public.events: created 0, updated 0")).count();
     }
 
     @Test

@@ -45,7 +45,15 @@ public class TableSync implements CamelContextAware {
     /** Clocks of other machines may run a little ahead; beyond this a timestamp is "in the future". */
     private static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
 
+    /**
+     * An idle table (a cycle that shipped nothing new and changed nothing) says so at INFO at most this
+     * often; its other idle cycles log at DEBUG. The metrics and JMX still count every cycle.
+     */
+    static final Duration IDLE_LINE_EVERY = Duration.ofMinutes(5);
+
     private CamelContext camelContext;
+    private long idleLineNanos;
+    private long idleCycles;
     private boolean toldAboutHiddenActivity;
     private String warnedAssumed = "";
     private String schema = "public";
@@ -341,10 +349,30 @@ public class TableSync implements CamelContextAware {
     public void endCycle(Exchange exchange) {
         SyncCycle cycle = cycle(exchange);
         cycle.close();
-        LOG.info(cycle.summary());
+        logSummary(cycle);
         environment().status().record(new SyncStatus.Outcome(exchange.getFromRouteId(), true, cycle.summary(),
                 cycle.rowsCreated(), cycle.rowsUpdated(), cycle.batches(), Instant.now()));
         observe(exchange, true, cycle);
+    }
+
+    /** INFO when rows moved or the target changed; an idle cycle at DEBUG, but at INFO every {@link #IDLE_LINE_EVERY}. */
+    private void logSummary(SyncCycle cycle) {
+        boolean moved = cycle.rowsCreated() + cycle.rowsUpdated() > 0 || !cycle.getTargetDdl().isEmpty()
+                || cycle.getKeyBackfill() != null;
+        if (moved) {
+            LOG.info(cycle.summary());
+            return;
+        }
+        idleCycles++;
+        long now = System.nanoTime();
+        if (idleLineNanos == 0 || now - idleLineNanos >= IDLE_LINE_EVERY.toNanos()) {
+            LOG.info("{} (idle{}; idle cycles log at DEBUG, and at INFO every {} min)", cycle.summary(),
+                    idleCycles > 1 ? ", nothing new in " + idleCycles + " cycles" : "", IDLE_LINE_EVERY.toMinutes());
+            idleLineNanos = now;
+            idleCycles = 0;
+        } else {
+            LOG.debug(cycle.summary());
+        }
     }
 
     /** Logs a failed cycle in one line; the scheduler carries on and the next cycle resumes from ClickHouse. */
