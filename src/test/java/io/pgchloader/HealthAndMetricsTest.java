@@ -124,6 +124,21 @@ class HealthAndMetricsTest extends LoaderTestBase {
     }
 
     @Test
+    void a_down_answer_names_the_reason_in_json_escaped_once() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-events", "table", "events", "cron", TEST_DRIVEN_CRON));
+        int port = Http.freePort();
+        loader.startScheduled(Map.of("HTTP_PORT", Integer.toString(port), "POSTGRES_DB", "no_such_db",
+                "HEALTH_DETAILS", "full"));
+
+        Http.Response notReady = Http.get(port, "/observe/health/ready");
+
+        assertEquals(503, notReady.status(), notReady.body());
+        assertTrue(notReady.body().contains("FATAL: database 'no_such_db' does not exist\""), notReady.body());
+        assertFalse(notReady.body().contains("\\"), "no escaped escapes:\n" + notReady.body());
+    }
+
+    @Test
     void metrics_count_rows_per_table_and_stream_cycles_failures_time_since_success_and_watermark_lag() throws Exception {
         // timestamp columns written in Tokyo wall-clock time: the lag must be computed in POSTGRES_TIMEZONE
         loader = new LoaderFixture(tmp).withRoutes("tables.yaml",

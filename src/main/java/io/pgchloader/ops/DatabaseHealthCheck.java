@@ -127,18 +127,32 @@ public final class DatabaseHealthCheck extends ReadinessCheck implements AutoClo
             builder.up();
         } catch (TimeoutException e) {
             answer.cancel(true);
-            builder.message((description == null ? name : description) + " did not answer within " + TIMEOUT.toSeconds() + " s");
+            builder.message(plain((description == null ? name : description) + " did not answer within " + TIMEOUT.toSeconds() + " s"));
             builder.down();
         } catch (ExecutionException e) {
             // the driver's reason names hosts, users and databases: only for those who chose to show them
-            builder.message(description == null ? "cannot use " + name + " (HEALTH_DETAILS=full shows why; the cycles log it)"
-                    : "cannot use " + description + ": " + rootMessage(e));
+            builder.message(plain(description == null ? "cannot use " + name + " (HEALTH_DETAILS=full shows why; the cycles log it)"
+                    : "cannot use " + description + ": " + rootMessage(e)));
             builder.down();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             builder.message("interrupted");
             builder.down();
         }
+    }
+
+    /**
+     * A message without the characters JSON escapes. Camel's health endpoint (camel-platform-http-main
+     * 4.18) escapes a check's message and then writes it through a JSON object that escapes it again, so
+     * PostgreSQL's {@code database "x" does not exist} reached clients as {@code \\\"x\\\"}: quotes become
+     * single quotes, backslashes slashes, control characters spaces.
+     */
+    static String plain(String message) {
+        StringBuilder out = new StringBuilder(message.length());
+        for (char c : message.toCharArray()) {
+            out.append(c == '"' ? '\'' : c == '\\' ? '/' : Character.isISOControl(c) ? ' ' : c);
+        }
+        return out.toString();
     }
 
     private static String rootMessage(Throwable e) {
