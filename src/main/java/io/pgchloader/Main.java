@@ -24,7 +24,7 @@ public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private static final String USAGE = """
-            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --repair [--table ROUTE_OR_TABLE] [--force] | --demo | --help]
+            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --repair [--table ROUTE_OR_TABLE] [--force] | --demo | -h | --help]
               (no option)  sync every table on its Quartz schedule until stopped (SIGTERM or Ctrl-C)
               --once       run one sync cycle of every table, then exit: 0 when all succeeded, 1 otherwise
               --verify     compare every table between PostgreSQL and ClickHouse: 0 equal, 1 different, 2 cannot compare
@@ -32,6 +32,7 @@ public final class Main {
                            rows ClickHouse lacks copied again; then verify: 0 equal, 1 different, 2 cannot compare.
                            --force deletes more than maxDeleteFraction of a table
               --demo       run the loader on an embedded PostgreSQL and ClickHouse with generated data
+              -h, --help   show this text
             Configuration: environment variables or .env in the working directory (see README).""";
 
     private Main() {
@@ -42,7 +43,8 @@ public final class Main {
     }
 
     public static int run(String[] args) {
-        String mode = args.length == 0 ? "" : args[0];
+        // -h is what most tools take for help
+        String mode = args.length == 0 ? "" : args[0].equals("-h") ? "--help" : args[0];
         RepairOptions repair = mode.equals("--repair") ? RepairOptions.parse(Arrays.asList(args).subList(1, args.length)) : null;
         if ((args.length > 1 && repair == null) || (repair != null && repair.invalid() != null)
                 || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--repair")

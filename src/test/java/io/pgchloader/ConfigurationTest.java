@@ -419,6 +419,16 @@ class ConfigurationTest {
     }
 
     @Test
+    void dash_h_shows_the_usage_like_dash_dash_help_without_any_configuration() throws Exception {
+        for (String flag : List.of("-h", "--help")) {
+            LoaderProcess loader = start(Map.of(), flag);
+
+            assertEquals(0, loader.awaitExit(FAST), loader.output());
+            assertTrue(loader.output().startsWith("Usage:") && loader.output().contains("-h, --help"), loader.output());
+        }
+    }
+
+    @Test
     void a_second_argument_is_unknown_too() throws Exception {
         LoaderProcess loader = start(validEnvironment(), "--once", "--verbose");
 
