@@ -138,9 +138,17 @@ public final class KeyBackfill {
         return parameters;
     }
 
-    /** The whole backfill's query without position and limit: what PostgreSQL estimates for progress lines. */
+    /**
+     * The whole backfill as PostgreSQL estimates it for progress lines: its two kinds of rows, never updated
+     * and updated, as two queries whose estimates add up. One query with the OR of both undercounts: the
+     * planner takes {@code updated IS NULL} and {@code updated < H} for independent and subtracts their
+     * overlap, which cannot exist (with 16 % of the rows updated it said 8.4 million of 10 million).
+     */
     String estimateSql() {
-        return belowHorizonSql();
+        String created = Identifiers.pg(createdColumn);
+        String updated = Identifiers.pg(updatedColumn);
+        String from = "SELECT " + Identifiers.pgList(source.columnNames()) + " FROM " + Identifiers.pg(source.schema(), source.table());
+        return from + " WHERE " + updated + " IS NULL AND " + created + " < ? UNION ALL " + from + " WHERE " + updated + " < ?";
     }
 
     List<Object> estimateParameters() {
