@@ -106,7 +106,7 @@ public final class Main {
     static int verify(Settings settings) {
         try (LoaderApplication app = new LoaderApplication(settings, false)) {
             app.start();
-            int checked = exitCode(app.checkAtStart(false), Verifier.CANNOT_VERIFY);
+            int checked = exitCode(app.checkLogins(), Verifier.CANNOT_VERIFY);
             if (checked != EXIT_OK) {
                 return checked;
             }

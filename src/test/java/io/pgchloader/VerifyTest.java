@@ -163,6 +163,21 @@ class VerifyTest extends LoaderTestBase {
     }
 
     /** The output names a range {@code <prefix>lo..hi<rest>} that holds the key; rest is a pattern. */
+    @Test
+    void differing_integer_keys_are_listed_in_numeric_order() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-numbered", "table", "numbered"));
+        loader.pg("CREATE TABLE numbered (id int PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO numbered SELECT g, timestamp '2025-01-01' + g * interval '1 second', NULL FROM generate_series(1, 640) g");
+        loader.start();
+        cycle("sync-numbered");
+        loader.ch("DELETE FROM numbered WHERE id IN (2, 3, 10)");
+
+        List<String> listed = verify().lines().stream().filter(l -> l.contains(": missing in ClickHouse"))
+                .map(l -> l.strip().replaceAll(":.*", "")).toList();
+
+        assertEquals(List.of("id 2", "id 3", "id 10"), listed);
+    }
+
     private static void assertRangeHolds(String output, String prefix, long key, String rest) {
         Matcher m = Pattern.compile(Pattern.quote(prefix) + "(-?\\d+)\\.\\.(-?\\d+)" + rest).matcher(output);
         while (m.find()) {

@@ -23,10 +23,12 @@ import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -63,6 +65,8 @@ final class TableCheck {
     static final int PENDING_LIMIT = 200_000;
     static final int EXAMPLE_RANGES = 3;
     static final int EXAMPLES_PER_RANGE = 5;
+    /** Keys listed in numeric order. */
+    private static final Set<String> INTEGER_KEYS = Set.of("int2", "int4", "int8");
     /** A range is read row by row for examples only when neither side holds more rows than this. */
     static final long EXAMPLE_RANGE_ROWS = 100_000;
 
@@ -489,31 +493,47 @@ final class TableCheck {
     private List<String> examples(KeyRanges ranges, int b) throws SQLException {
         String name = key.size() == 1 ? key.get(0).name()
                 : "(" + key.stream().map(PgColumn::name).collect(Collectors.joining(", ")) + ")";
-        List<String> found = new ArrayList<>();
+        // each line with the key it names, so integer keys can be listed in their numeric order
+        List<Map.Entry<String, String>> found = new ArrayList<>();
         walk(ranges.pgWhere(b), ranges.chWhere(b), true, (pgRow, chRow, copies) -> {
             if (chRow == null) {
                 if (pgRow.settled) {
-                    found.add(name + " " + display(pgRow.key) + ": missing in ClickHouse (PostgreSQL has version "
-                            + show(pgRow.version) + ")");
+                    found.add(Map.entry(pgRow.key, name + " " + display(pgRow.key) + ": missing in ClickHouse (PostgreSQL has version "
+                            + show(pgRow.version) + ")"));
                 }
             } else if (pgRow == null) {
-                found.add(name + " " + display(chRow.key) + ": only in ClickHouse (version " + show(chRow.version)
-                        + "), deleted in PostgreSQL?");
+                found.add(Map.entry(chRow.key, name + " " + display(chRow.key) + ": only in ClickHouse (version "
+                        + show(chRow.version) + "), deleted in PostgreSQL?"));
             } else if (copies > 1) {
-                found.add(name + " " + display(chRow.key) + ": ClickHouse holds this key " + copies + " times");
+                found.add(Map.entry(chRow.key, name + " " + display(chRow.key) + ": ClickHouse holds this key " + copies + " times"));
             } else if (pgRow.settled && chRow.version == pgRow.version && chRow.hash != pgRow.hash) {
-                found.add(name + " " + display(chRow.key) + ": same version " + show(chRow.version)
-                        + ", different values in ClickHouse (changed behind the loader's back?); --repair copies it again");
+                found.add(Map.entry(chRow.key, name + " " + display(chRow.key) + ": same version " + show(chRow.version)
+                        + ", different values in ClickHouse (changed behind the loader's back?); --repair copies it again"));
             } else if (pgRow.settled && chRow.version != pgRow.version) {
                 // a version that went back can never replace the newer one ClickHouse keeps
-                found.add(name + " " + display(chRow.key) + ": ClickHouse has version " + show(chRow.version)
+                found.add(Map.entry(chRow.key, name + " " + display(chRow.key) + ": ClickHouse has version " + show(chRow.version)
                         + ", PostgreSQL " + show(pgRow.version) + (chRow.version > pgRow.version
                         ? " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
-                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : ""));
+                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : "")));
             }
             return found.size() < EXAMPLES_PER_RANGE;
         });
-        return found;
+        // the walk runs in the keys' text order (the one both sides share); people read 2 before 10
+        if (key.stream().allMatch(k -> INTEGER_KEYS.contains(k.type().name()))) {
+            found.sort(Comparator.comparing(e -> Arrays.stream(e.getKey().split("\u001F", -1)).map(Long::parseLong).toList(),
+                    TableCheck::compareNumbers));
+        }
+        return found.stream().map(Map.Entry::getValue).toList();
+    }
+
+    private static int compareNumbers(List<Long> a, List<Long> b) {
+        for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+            int c = Long.compare(a.get(i), b.get(i));
+            if (c != 0) {
+                return c;
+            }
+        }
+        return Integer.compare(a.size(), b.size());
     }
 
     /** What {@link #walk} shows for each key: the PostgreSQL row, ClickHouse's, and how many copies ClickHouse has. */
