@@ -11,6 +11,7 @@ import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.cycle.CopyStreamSteps;
 import io.pgchloader.cycle.CycleObserver;
+import io.pgchloader.cycle.CyclePlan;
 import io.pgchloader.cycle.RetryPolicy;
 import io.pgchloader.cycle.SyncEnvironment;
 import io.pgchloader.cycle.SyncStatus;
@@ -23,7 +24,9 @@ import io.pgchloader.postgres.SourceRowMapperFactory;
 import io.pgchloader.postgres.StreamWindowBinding;
 import io.pgchloader.verify.TableRepair;
 import io.pgchloader.jmx.WithoutProducerMBeans;
+import io.pgchloader.postgres.WriteHorizon;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -217,6 +220,27 @@ public final class LoaderApplication implements AutoCloseable {
      */
     public StartupCheck.Outcome checkLogins() {
         return startupCheck().run(false, false).outcome();
+    }
+
+    /**
+     * {@code --plan}: the start-up checks, then what the next cycle of each table that passed would do (see
+     * {@link CyclePlan}); nothing is written anywhere.
+     */
+    public StartupCheck.Outcome plan() throws SQLException {
+        StartupCheck.Result checked = startupCheck().run(false, true);
+        if (checked.tables().isEmpty()) {
+            return checked.outcome();
+        }
+        WriteHorizon horizon = camelContext().getRegistry().findSingleByType(SyncEnvironment.class).openTransactions().horizon();
+        for (StartupCheck.Table table : checked.tables()) {
+            for (String line : CyclePlan.of(table.sync(), table.shape(), horizon)) {
+                LOG.info("{}: next cycle: {}", table.routeId(), line);
+            }
+        }
+        LOG.info(CyclePlan.horizon(horizon));
+        LOG.info("Plan: {} of {} table(s) can run{}; nothing was written", checked.tables().size(), cycles().routeIds().size(),
+                checked.outcome() == StartupCheck.Outcome.READY ? "" : " (see the errors above)");
+        return checked.outcome();
     }
 
     StartupCheck startupCheck() {

@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Command line: no argument runs the schedule until stopped; {@code --once} runs one cycle of every
- * table and exits 0 when all succeeded; {@code --demo} runs the whole thing on embedded databases.
+ * table and exits 0 when all succeeded; {@code --plan} says what the next cycles would do, writing
+ * nothing; {@code --demo} runs the whole thing on embedded databases.
  * Exit code 2 means the configuration is wrong, 1 that a cycle failed.
  */
 public final class Main {
@@ -24,9 +25,11 @@ public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private static final String USAGE = """
-            Usage: java -jar target/pg-ch-loader.jar [--once | --verify | --repair [--table ROUTE_OR_TABLE] [--force] | --demo | -h | --help]
+            Usage: java -jar target/pg-ch-loader.jar [--once | --plan | --verify | --repair [--table ROUTE_OR_TABLE] [--force] | --demo | -h | --help]
               (no option)  sync every table on its Quartz schedule until stopped (SIGTERM or Ctrl-C)
               --once       run one sync cycle of every table, then exit: 0 when all succeeded, 1 otherwise
+              --plan       check everything and say what the next cycle of each table would do; writes nothing:
+                           0 every table can run, 2 otherwise
               --verify     compare every table between PostgreSQL and ClickHouse: 0 equal, 1 different, 2 cannot compare
               --repair     reconcile every table (or the one --table names): tombstones for rows deleted in PostgreSQL,
                            rows ClickHouse lacks copied again; then verify: 0 equal, 1 different, 2 cannot compare.
@@ -47,7 +50,7 @@ public final class Main {
         String mode = args.length == 0 ? "" : args[0].equals("-h") ? "--help" : args[0];
         RepairOptions repair = mode.equals("--repair") ? RepairOptions.parse(Arrays.asList(args).subList(1, args.length)) : null;
         if ((args.length > 1 && repair == null) || (repair != null && repair.invalid() != null)
-                || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--repair")
+                || !(mode.isEmpty() || mode.equals("--once") || mode.equals("--verify") || mode.equals("--plan") || mode.equals("--repair")
                 || mode.equals("--demo") || mode.equals("--help"))) {
             System.err.println((repair != null && repair.invalid() != null ? repair.invalid() : "Unknown arguments: " + String.join(" ", args))
                     + "\n" + USAGE);
@@ -64,6 +67,9 @@ public final class Main {
                 }
                 case "--once" -> {
                     return once(applyLogLevel(Settings.load()));
+                }
+                case "--plan" -> {
+                    return plan(applyLogLevel(Settings.load()));
                 }
                 case "--verify" -> {
                     return verify(applyLogLevel(Settings.load()));
@@ -161,6 +167,14 @@ public final class Main {
             }
             int verified = Verifier.of(app, routes).run().exitCode();
             return ok || verified == Verifier.CANNOT_VERIFY ? verified : Math.max(verified, Verifier.DIFFERENT);
+        }
+    }
+
+    /** The start-up checks and each table's next cycle, written nowhere (see LoaderApplication.plan). */
+    static int plan(Settings settings) throws Exception {
+        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+            app.start();
+            return exitCode(app.plan(), EXIT_BAD_CONFIGURATION);
         }
     }
 

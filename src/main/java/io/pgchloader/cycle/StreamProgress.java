@@ -71,6 +71,17 @@ final class StreamProgress {
     }
 
     private long plannedRows() {
+        try {
+            return plannedRows(postgres, selectSql, parameters);
+        } catch (SQLException e) {
+            // progress is a courtesy: without an estimate, lines show rows and rate only
+            LOG.debug("{}: no row estimate: {}", label, e.getMessage());
+            return 0;
+        }
+    }
+
+    /** PostgreSQL's estimate of the rows a query returns (EXPLAIN: planned, never read); 0 when it shows none. */
+    static long plannedRows(DataSource postgres, String selectSql, List<Object> parameters) throws SQLException {
         try (Connection connection = postgres.getConnection()) {
             try (PreparedStatement ps = connection.prepareStatement("EXPLAIN (FORMAT JSON) " + selectSql)) {
                 for (int i = 0; i < parameters.size(); i++) {
@@ -83,10 +94,6 @@ final class StreamProgress {
             } finally {
                 connection.rollback();
             }
-        } catch (SQLException e) {
-            // progress is a courtesy: without an estimate, lines show rows and rate only
-            LOG.debug("{}: no row estimate: {}", label, e.getMessage());
-            return 0;
         }
     }
 

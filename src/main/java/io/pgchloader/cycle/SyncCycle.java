@@ -156,6 +156,14 @@ public final class SyncCycle implements RowCounts {
         }
     }
 
+    /**
+     * Selects a stream for its SQL only (the plan counts what it would read): no insert, no progress.
+     * {@link #getSelectSql()} and {@link #getSelectParameters()} then describe it.
+     */
+    void selectOnly(Stream name) {
+        stream = name;
+    }
+
     /** The current stream's reading thread, stopped at the latest when the cycle ends (see {@link #close}). */
     void readingFrom(ReadAhead batches) {
         reading = batches;

@@ -423,8 +423,12 @@ public class TableSync implements CamelContextAware {
         return exchange.getVariable("cycle", SyncCycle.class);
     }
 
-    private SyncEnvironment environment() {
+    SyncEnvironment environment() {
         return camelContext.getRegistry().findSingleByType(SyncEnvironment.class);
+    }
+
+    String targetName() {
+        return targetTable();
     }
 
     private String targetTable() {
