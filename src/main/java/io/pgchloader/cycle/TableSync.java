@@ -355,10 +355,10 @@ public class TableSync implements CamelContextAware {
         observe(exchange, true, cycle);
     }
 
-    /** INFO when rows moved or the target changed; an idle cycle at DEBUG, but at INFO every {@link #IDLE_LINE_EVERY}. */
+    /** INFO when rows moved, the target changed or the table was reconciled; an idle cycle at DEBUG, but at INFO every {@link #IDLE_LINE_EVERY}. */
     private void logSummary(SyncCycle cycle) {
         boolean moved = cycle.rowsCreated() + cycle.rowsUpdated() > 0 || !cycle.getTargetDdl().isEmpty()
-                || cycle.getKeyBackfill() != null;
+                || cycle.getKeyBackfill() != null || cycle.getReconciled() != null;
         if (moved) {
             LOG.info(cycle.summary());
             return;
