@@ -198,9 +198,10 @@ public final class Settings {
 
     /**
      * Parses a dotenv file: {@code KEY=VALUE} lines, {@code #} comments, an optional {@code export }
-     * prefix and optional single or double quotes around the value. A missing file is no error.
+     * prefix and optional single or double quotes around the value. A missing file is no error. Public for
+     * the seed populator, which needs the POSTGRES_* settings without the rest of the loader's.
      */
-    static Map<String, String> readDotEnv(Path file) {
+    public static Map<String, String> readDotEnv(Path file) {
         Map<String, String> result = new LinkedHashMap<>();
         if (!Files.exists(file)) {
             return result;
