@@ -137,8 +137,8 @@ public final class SeedCsvPopulator {
                             + " FROM " + table);
                 }
             }
-            pg.commit();
             try (Statement s = pg.createStatement()) {
+                // statistics for the loader's first queries; inside the transaction, so a failure here loads nothing either
                 s.execute("ANALYZE " + Identifiers.pgList(SeedCsv.FILES.stream().map(SeedCsv::table).toList()));
             }
             pg.commit();
