@@ -1,17 +1,11 @@
 package io.pgchloader.bench;
 
 import io.pgchloader.LoaderApplication;
-import io.pgchloader.config.Settings;
 import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.embedded.EmbeddedDatabases;
 import io.pgchloader.verify.Verifier;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.Statement;
-import java.util.Map;
-import java.util.Properties;
 
 /**
  * What {@code --verify} and {@code --repair} cost on a large table, on embedded databases: an N-row table
@@ -26,54 +20,13 @@ public final class RepairBenchmark {
     public static void main(String[] args) throws Exception {
         int rows = Integer.parseInt(args.length > 0 ? args[0].replace("_", "") : "1000000");
         try (EmbeddedDatabases db = EmbeddedDatabases.start()) {
-            long t = System.nanoTime();
-            try (Connection pg = db.postgres("postgres").getConnection(); Statement s = pg.createStatement()) {
-                s.execute("DROP TABLE IF EXISTS facts");
-                s.execute("CREATE TABLE facts (id bigint PRIMARY KEY, user_id int NOT NULL, amount numeric(12,2), note text,"
-                        + " created_at timestamp NOT NULL, updated_at timestamp)");
-                s.execute("INSERT INTO facts SELECT g, g % 10000, g * 0.01, 'note ' || g,"
-                        + " timestamp '2024-01-01' + g * interval '1 second',"
-                        + " CASE WHEN g % 10 = 0 THEN timestamp '2025-01-01' + g * interval '1 second' END"
-                        + " FROM generate_series(1, " + rows + ") g");
-                s.execute("CREATE INDEX ON facts (created_at)");
-                s.execute("CREATE INDEX ON facts (updated_at)");
-                s.execute("VACUUM ANALYZE facts");
-            }
-            System.out.printf("PostgreSQL: %,d rows in %.1f s%n", rows, (System.nanoTime() - t) / 1e9);
-
-            Map<String, String> env = db.settings("postgres", "default");
-            Properties p = new Properties();
-            p.setProperty("user", "default");
-            p.setProperty("password", db.clickHousePassword());
-            String url = "jdbc:clickhouse://" + db.clickHouseHost() + ":" + db.clickHousePort() + "/default";
-            t = System.nanoTime();
-            try (Connection ch = DriverManager.getConnection(url, p); Statement s = ch.createStatement()) {
-                s.execute("DROP TABLE IF EXISTS facts");
-                // as the loader creates it from the catalog (TargetTable.createSql)
-                s.execute("CREATE TABLE facts (id Int64, user_id Int32, amount Nullable(Decimal(12, 2)), note Nullable(String),"
-                        + " created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
-                        + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0)"
-                        + " ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY (id)");
-                s.execute("INSERT INTO facts (id, user_id, amount, note, created_at, updated_at)"
-                        + " SELECT id, user_id, amount, note, toDateTime64(toString(created_at), 6, 'UTC'),"
-                        + " toDateTime64(toString(updated_at), 6, 'UTC') FROM postgresql('127.0.0.1:" + db.postgresPort()
-                        + "', 'postgres', 'facts', 'postgres', '') SETTINGS session_timezone = 'UTC'");
-                s.execute("OPTIMIZE TABLE facts FINAL");
-            }
-            System.out.printf("ClickHouse: copied in %.1f s%n", (System.nanoTime() - t) / 1e9);
-
-            Path routes = Files.createTempDirectory("repair-bench-routes");
-            Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));
-            Files.writeString(routes.resolve("tables.yaml"), """
-                    - templatedRoute:
-                        routeTemplateRef: pg-to-clickhouse
-                        routeId: sync-facts
-                        parameters:
-                          - name: table
-                            value: facts
-                    """);
-            env.put("ROUTES_DIR", routes.toString());
-            try (LoaderApplication app = new LoaderApplication(Settings.of(env), false)) {
+            // as the loader creates it from the catalog (TargetTable.createSql)
+            FactsTable.load(db, rows, "CREATE TABLE facts (id Int64, user_id Int32, amount Nullable(Decimal(12, 2)), note Nullable(String),"
+                    + " created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
+                    + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0)"
+                    + " ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY (id)");
+            long t;
+            try (LoaderApplication app = FactsTable.loader(db)) {
                 app.start();
                 for (String run : new String[] {"cold", "warm"}) {
                     t = System.nanoTime();
