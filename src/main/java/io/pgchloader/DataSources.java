@@ -7,6 +7,11 @@ import io.pgchloader.clickhouse.RowBinary;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.postgres.WriteHorizon;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import org.postgresql.PGProperty;
 
 /** Connection pools for both databases. Credentials go in as properties, never into a URL or a log line. */
 final class DataSources {
@@ -75,5 +80,26 @@ final class DataSources {
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         return new HikariDataSource(config);
+    }
+
+    /**
+     * A PostgreSQL connection of the CDC stream's own, outside the pool: a replication connection
+     * ({@code replication=database}, simple query mode, as pgjdbc's replication API needs) or a plain
+     * read-write one for the publication's statements. Credentials go in as properties.
+     */
+    static Connection postgresConnection(Settings s, boolean replication) throws SQLException {
+        Properties properties = new Properties();
+        PGProperty.USER.set(properties, s.get(Setting.POSTGRES_USER));
+        PGProperty.PASSWORD.set(properties, s.get(Setting.POSTGRES_PASSWORD));
+        // not the pool's name: the write horizon passes over the pool's sessions as read-only
+        PGProperty.APPLICATION_NAME.set(properties, "pg-ch-loader-cdc");
+        PGProperty.CONNECT_TIMEOUT.set(properties, 5);
+        if (replication) {
+            PGProperty.REPLICATION.set(properties, "database");
+            PGProperty.PREFER_QUERY_MODE.set(properties, "simple");
+            PGProperty.ASSUME_MIN_SERVER_VERSION.set(properties, "10");
+        }
+        return DriverManager.getConnection("jdbc:postgresql://" + s.get(Setting.POSTGRES_HOST) + ":" + s.get(Setting.POSTGRES_PORT)
+                + "/" + s.get(Setting.POSTGRES_DB), properties);
     }
 }

@@ -1,6 +1,7 @@
 package io.pgchloader;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.cdc.CdcStream;
 import io.pgchloader.clickhouse.ClickHouseRowBinding;
 import io.pgchloader.clickhouse.ClickHouseSink;
 import io.pgchloader.clickhouse.PgToClickHouse;
@@ -32,6 +33,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ManagementMBeansLevel;
 import org.apache.camel.component.quartz.QuartzComponent;
@@ -57,6 +59,7 @@ public final class LoaderApplication implements AutoCloseable {
     private final Main main = new Main();
     private HikariDataSource postgres;
     private HikariDataSource clickHouse;
+    private CdcStream cdc;
 
     /**
      * @param scheduled true to let Quartz fire the cycles, false to run them only through {@link #cycles()}
@@ -91,6 +94,8 @@ public final class LoaderApplication implements AutoCloseable {
                 Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
                 new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS))));
         main.bind("syncEnvironment", environment);
+        cdc = cdcStream();
+        main.bind("cdcStream", cdc);
         // reconcileCron and --repair: the comparison --verify makes, narrowed down and mended
         main.bind("reconciler", new TableRepair(environment));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
@@ -127,6 +132,61 @@ public final class LoaderApplication implements AutoCloseable {
                 camelMain.getCamelContext().getManagementStrategy().setManagementObjectStrategy(new WithoutProducerMBeans());
             }
         });
+    }
+
+    /**
+     * The CDC tables' shared stream, prepared before Camel starts: wal_level, privileges, publication and
+     * targets are checked (and created) here, so a configuration error stops the loader with exit code 2.
+     */
+    private CdcStream cdcStream() {
+        CdcStream stream = new CdcStream(replication -> DataSources.postgresConnection(settings, replication), postgres,
+                clickHouse, new ClickHouseSink(clickHouse), settings.get(Setting.CLICKHOUSE_DB), settings.get(Setting.CDC_SLOT),
+                settings.get(Setting.CDC_PUBLICATION));
+        stream.allowContinuous(scheduled);
+        for (Map<String, String> route : RouteFiles.templatedRoutes(Path.of(settings.get(Setting.ROUTES_DIR)), CDC_TEMPLATE_ID)) {
+            stream.add(route.get("routeId"), route.get("schema"), route.get("table"), route.get("targetTable"),
+                    route.get("primaryKey"), positive(route, "batchSize"), positive(route, "insertRows"));
+        }
+        if (!stream.isEmpty()) {
+            try {
+                stream.prepare();
+            } catch (SQLException e) {
+                throw new ConfigurationException("the CDC tables cannot be prepared: " + rootMessage(e));
+            }
+        }
+        return stream;
+    }
+
+    /** The route template of the CDC tables. */
+    static final String CDC_TEMPLATE_ID = "pg-cdc-to-clickhouse";
+
+    private static int positive(Map<String, String> route, String name) {
+        try {
+            int value = Integer.parseInt(route.get(name));
+            if (value > 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new ConfigurationException("route " + route.get("routeId") + ": parameter " + name + " must be a positive"
+                + " whole number, not '" + route.get(name) + "'.");
+    }
+
+    /** Whether any table is synced by CDC. */
+    public boolean hasCdcTables() {
+        return cdc != null && !cdc.isEmpty();
+    }
+
+    /** {@code --once} for the CDC tables: the slot's changes up to the WAL position current now, applied and confirmed. */
+    public void runCdcOnce() throws SQLException {
+        if (hasCdcTables()) {
+            cdc.run(true);
+        }
+    }
+
+    public CdcStream cdc() {
+        return cdc;
     }
 
     /**
@@ -196,14 +256,19 @@ public final class LoaderApplication implements AutoCloseable {
     private void loaded() {
         List<String> tables = cycles().routeIds();
         List<String> disabled = cycles().disabledRouteIds();
-        if (tables.isEmpty() && disabled.isEmpty()) {
+        if (tables.isEmpty() && disabled.isEmpty() && !hasCdcTables()) {
             throw new ConfigurationException("no templatedRoute of pg-to-clickhouse found in "
                     + settings.get(Setting.ROUTES_DIR) + ": add one per table (see README).");
         }
         // thousands of ids would make one line of hundreds of kilobytes
-        LOG.info("Loaded {} table route(s): {}{}", tables.size(), tables.size() <= 20 ? String.join(", ", tables)
-                : String.join(", ", tables.subList(0, 20)) + " and " + (tables.size() - 20) + " more",
-                disabled.isEmpty() ? "" : " (disabled: " + String.join(", ", disabled) + ")");
+        if (!tables.isEmpty() || !disabled.isEmpty() || !hasCdcTables()) {
+            LOG.info("Loaded {} table route(s): {}{}", tables.size(), tables.size() <= 20 ? String.join(", ", tables)
+                    : String.join(", ", tables.subList(0, 20)) + " and " + (tables.size() - 20) + " more",
+                    disabled.isEmpty() ? "" : " (disabled: " + String.join(", ", disabled) + ")");
+        }
+        if (hasCdcTables()) {
+            LOG.info("Loaded {} CDC table route(s): {}", cdc.routeIds().size(), String.join(", ", cdc.routeIds()));
+        }
     }
 
     /** The start-up checks of every mode that writes, logged (see {@link StartupCheck}). */
@@ -269,6 +334,9 @@ public final class LoaderApplication implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cdc != null) {
+            cdc.stop();
+        }
         try {
             main.stop();
         } catch (Exception e) {

@@ -5,6 +5,7 @@ import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.demo.Demo;
 import io.pgchloader.verify.Verifier;
+import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
@@ -185,7 +186,16 @@ public final class Main {
             if (checked != EXIT_OK) {
                 return checked;
             }
-            return app.cycles().runAll() ? EXIT_OK : EXIT_CYCLE_FAILED;
+            boolean ok = app.cycles().runAll();
+            try {
+                app.runCdcOnce();
+            } catch (ConfigurationException e) {
+                throw e;
+            } catch (SQLException | RuntimeException e) {
+                LOG.error("CDC tables failed: {}", LoaderApplication.rootMessage(e));
+                ok = false;
+            }
+            return ok ? EXIT_OK : EXIT_CYCLE_FAILED;
         }
     }
 }

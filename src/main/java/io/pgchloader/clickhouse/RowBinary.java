@@ -92,6 +92,9 @@ public final class RowBinary {
             // oid is read as a long within 0 .. 2^32-1, so UInt32 takes its low half
             case "UInt32" -> (out, v) -> out.writeInt((int) ((Number) v).longValue());
             case "Int64", "UInt64" -> (out, v) -> out.writeLong(((Number) v).longValue());
+            // the CDC version (commit LSN and order in the transaction) and the tombstone flag
+            case "UInt8" -> (out, v) -> out.writeByte(((Number) v).intValue());
+            case "UInt128" -> (out, v) -> out.writeLittleEndian((BigInteger) v, 16);
             case "Int128" -> (out, v) -> out.writeLittleEndian(BigInteger.valueOf(((Number) v).longValue()), 16);
             case "Int256" -> (out, v) -> out.writeLittleEndian(BigInteger.valueOf(((Number) v).longValue()), 32);
             case "Float32" -> (out, v) -> out.writeInt(Float.floatToRawIntBits(((Number) v).floatValue()));

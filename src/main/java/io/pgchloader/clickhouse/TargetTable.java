@@ -116,6 +116,12 @@ public final class TargetTable {
                 && columns.containsKey(DELETED_COLUMN);
     }
 
+    /** Whether the table is what {@link #createCdcSql} creates: a version the loader sends, and tombstones. */
+    public boolean isCdcTarget() {
+        return engineFull != null && engineFull.replace("`", "").contains("ReplacingMergeTree(" + VERSION_COLUMN + ", " + DELETED_COLUMN + ")")
+                && CDC_VERSION_TYPE.equals(columns.get(VERSION_COLUMN)) && columns.containsKey(DELETED_COLUMN);
+    }
+
     /**
      * What makes {@link #DELETED_COLUMN} follow the soft-delete column when a table gains, changes or drops
      * one: nothing when it already does. Rows copied before keep the value they were given; a row updated
@@ -401,6 +407,26 @@ public final class TargetTable {
                 + columnList + ",\n"
                 + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') DEFAULT " + version + ",\n"
                 + "    " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT " + deletedExpression + "\n"
+                + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ", " + Identifiers.ch(DELETED_COLUMN) + ")\n"
+                + "ORDER BY (" + Identifiers.chList(key) + ")"
+                + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));
+    }
+
+    /** The type of {@link #VERSION_COLUMN} in a CDC target: a change's commit LSN (high half) and its order in the transaction. */
+    public static final String CDC_VERSION_TYPE = "UInt128";
+
+    /**
+     * CREATE TABLE for a target the CDC mode keeps: the source's columns, a version the loader sends with
+     * every row (see docs/cdc.md) and the tombstone flag, ordered by the key.
+     */
+    public static String createCdcSql(String database, String table, SourceTable source, List<String> key, String comment) {
+        String columnList = source.columns().stream()
+                .map(c -> "    " + Identifiers.ch(c.name()) + " " + PgToClickHouse.columnType(c))
+                .collect(Collectors.joining(",\n"));
+        return "CREATE TABLE IF NOT EXISTS " + Identifiers.ch(database, table) + " (\n"
+                + columnList + ",\n"
+                + "    " + Identifiers.ch(VERSION_COLUMN) + " " + CDC_VERSION_TYPE + ",\n"
+                + "    " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT 0\n"
                 + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ", " + Identifiers.ch(DELETED_COLUMN) + ")\n"
                 + "ORDER BY (" + Identifiers.chList(key) + ")"
                 + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));

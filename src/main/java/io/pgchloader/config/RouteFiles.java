@@ -147,6 +147,56 @@ public final class RouteFiles {
         }
     }
 
+    /**
+     * The templatedRoutes of one template, each as its parameters (the template's defaults filled in) plus
+     * {@code routeId}: what the CDC mode needs before Camel starts, to prepare its one shared slot.
+     */
+    public static List<Map<String, String>> templatedRoutes(Path routesDir, String templateId) {
+        Map<String, String> defaults = new HashMap<>();
+        List<Map<?, ?>> templated = new ArrayList<>();
+        for (Path file : yamlFiles(routesDir, new ArrayList<>())) {
+            Object document;
+            try {
+                document = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
+            } catch (IOException | RuntimeException e) {
+                continue;
+            }
+            if (!(document instanceof List<?> entries)) {
+                continue;
+            }
+            for (Object entry : entries) {
+                if (!(entry instanceof Map<?, ?> map)) {
+                    continue;
+                }
+                if (map.get("routeTemplate") instanceof Map<?, ?> template && templateId.equals(String.valueOf(template.get("id")))
+                        && template.get("parameters") instanceof List<?> parameters) {
+                    for (Object p : parameters) {
+                        if (p instanceof Map<?, ?> parameter && parameter.get("name") != null && parameter.get("defaultValue") != null) {
+                            defaults.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
+                        }
+                    }
+                }
+                if (map.get("templatedRoute") instanceof Map<?, ?> route && templateId.equals(String.valueOf(route.get("routeTemplateRef")))) {
+                    templated.add(route);
+                }
+            }
+        }
+        List<Map<String, String>> routes = new ArrayList<>();
+        for (Map<?, ?> route : templated) {
+            Map<String, String> values = new HashMap<>(defaults);
+            values.put("routeId", String.valueOf(route.get("routeId")));
+            if (route.get("parameters") instanceof List<?> parameters) {
+                for (Object p : parameters) {
+                    if (p instanceof Map<?, ?> parameter && parameter.get("name") != null) {
+                        values.put(parameter.get("name").toString(), String.valueOf(parameter.get("value")));
+                    }
+                }
+            }
+            routes.add(values);
+        }
+        return routes;
+    }
+
     private static List<Path> yamlFiles(Path dir, List<String> problems) {
         List<Path> files = new ArrayList<>();
         if (!Files.isDirectory(dir)) {

@@ -62,6 +62,12 @@ public enum Setting {
     CLUSTER_NAMESPACE("pg-ch-loader", Kind.TEXT, "Prefix of the lock names in CLUSTER_LOCK_DIR (one lock per table"
             + " route); instances that sync the same tables must use the same value."),
 
+    CDC_SLOT("pg_ch_loader", Kind.TEXT, "Logical replication slot the CDC tables (template pg-cdc-to-clickhouse) are"
+            + " streamed from: one per loader and database, shared by all its CDC tables, created when missing. It keeps"
+            + " WAL until the loader confirms it; drop it when the loader is retired (docs/cdc.md)."),
+    CDC_PUBLICATION("pg_ch_loader", Kind.TEXT, "Publication that lists the CDC tables; created when missing, and the"
+            + " loader adds its CDC tables to it."),
+
     JMX_PORT("", Kind.PORT, "TCP port for remote JMX (RMI registry and connector on this one port) while the loader runs"
             + " its schedule; needs JMX_USER and JMX_PASSWORD. Empty (the default): no port is opened, local tools"
             + " (jconsole, VisualVM) still attach by process id."),

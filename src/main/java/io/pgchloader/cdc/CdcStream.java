@@ -1,0 +1,779 @@
+package io.pgchloader.cdc;
+
+import io.pgchloader.clickhouse.PgToClickHouse;
+import io.pgchloader.clickhouse.RowBinaryInsert;
+import io.pgchloader.clickhouse.RowCounts;
+import io.pgchloader.clickhouse.StreamInsert;
+import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.Identifiers;
+import io.pgchloader.common.SyncException;
+import io.pgchloader.config.ConfigurationException;
+import io.pgchloader.postgres.PgColumn;
+import io.pgchloader.postgres.PgType;
+import io.pgchloader.postgres.PostgresCatalog;
+import io.pgchloader.postgres.SourceRow;
+import io.pgchloader.postgres.SourceRowMapperFactory;
+import io.pgchloader.postgres.SourceTable;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.RowMapper;
+
+/**
+ * The one replication stream of a loader: one slot and one publication shared by all its CDC tables.
+ *
+ * <p>{@link #prepare} checks and creates what the stream needs (wal_level, the REPLICATION attribute, the
+ * publication and its tables, replica identity, the targets) and fails with a {@link ConfigurationException}
+ * naming the statement to run. {@link #run} creates the slot when it is missing (its exported snapshot loads
+ * every table), loads tables that are new to an existing slot, then applies the slot's changes until its
+ * end condition: the WAL position current when it started ({@code --once}) or a stop.
+ *
+ * <p>Confirm after write: the slot's flushed position is only ever set to the end of a transaction whose
+ * changes ClickHouse holds (the INSERTs returned), and automatic flush on keepalives is off. A crash replays
+ * from there; the replayed changes carry the same versions, so ClickHouse keeps one row per key under FINAL.
+ */
+public final class CdcStream {
+
+    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.cdc");
+    private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
+    /** Comment a target carries while its snapshot load runs: a killed load is started again (docs/cdc.md). */
+    static final String SNAPSHOT_COMMENT = "pg-ch-loader: cdc snapshot in progress";
+    /** Longest time changes wait in the loader before they are written and confirmed. */
+    private static final long FLUSH_MS = 1000;
+
+    /** Opens PostgreSQL connections: a plain one, or a replication connection ({@code replication=database}). */
+    @FunctionalInterface
+    public interface Connections {
+        Connection open(boolean replication) throws SQLException;
+    }
+
+    private final Connections connections;
+    private final DataSource postgres;
+    private final DataSource clickHouse;
+    private final DataSource sink;
+    private final String clickHouseDatabase;
+    private final String slot;
+    private final String publication;
+    private final List<CdcTable.Spec> specs = new ArrayList<>();
+    private final Map<String, CdcTable> tables = new LinkedHashMap<>();
+    /** Tables whose target must be (re)loaded under a snapshot before the stream applies their changes. */
+    private final List<CdcTable> toLoad = new ArrayList<>();
+    private volatile boolean stopping;
+    private volatile long confirmed;
+
+    public CdcStream(Connections connections, DataSource postgres, DataSource clickHouse, DataSource sink,
+                     String clickHouseDatabase, String slot, String publication) {
+        this.connections = connections;
+        this.postgres = postgres;
+        this.clickHouse = clickHouse;
+        this.sink = sink;
+        this.clickHouseDatabase = clickHouseDatabase;
+        this.slot = slot;
+        this.publication = publication;
+    }
+
+    public void add(String routeId, String schema, String table, String targetTable, String primaryKey, int batchSize,
+                    int insertRows) {
+        specs.add(new CdcTable.Spec(routeId, schema, table, targetTable, primaryKey, batchSize, insertRows));
+    }
+
+    /** The CDC routes' ids, in the order of the routes files. */
+    public List<String> routeIds() {
+        return specs.stream().map(CdcTable.Spec::routeId).toList();
+    }
+
+    public boolean isEmpty() {
+        return specs.isEmpty();
+    }
+
+    /** The last position confirmed to the slot (for tests and logs). */
+    public long confirmedLsn() {
+        return confirmed;
+    }
+
+    public void stop() {
+        stopping = true;
+    }
+
+    private Thread continuous;
+    private boolean continuousAllowed;
+
+    /** Only the scheduled mode streams continuously; {@code --once} and the other modes call {@link #run} themselves, or not at all. */
+    public void allowContinuous(boolean allowed) {
+        continuousAllowed = allowed;
+    }
+
+    /**
+     * The scheduled mode's stream, started by the first CDC route and shared by all: runs until {@link #stop}. A
+     * failure (a database restarting, a connection lost) is logged and the stream starts again from the slot's
+     * confirmed position after {@code retryMs}; nothing is lost or applied twice by that.
+     */
+    public synchronized void startContinuous(long retryMs) {
+        if (continuous != null || !continuousAllowed || specs.isEmpty()) {
+            return;
+        }
+        continuous = new Thread(() -> {
+            while (!stopping) {
+                try {
+                    run(false);
+                } catch (SyncException e) {
+                    LOG.error("CDC stream stopped: {}", e.getMessage());
+                    return;
+                } catch (Exception e) {
+                    if (stopping) {
+                        return;
+                    }
+                    LOG.warn("CDC stream failed, starting again from slot {} in {} ms: {}", slot, retryMs, e.getMessage());
+                    try {
+                        Thread.sleep(retryMs);
+                    } catch (InterruptedException interrupted) {
+                        return;
+                    }
+                }
+            }
+        }, "cdc-stream");
+        continuous.setDaemon(true);
+        continuous.start();
+    }
+
+    /** Checks PostgreSQL and ClickHouse and creates the publication, its tables and the targets; configuration errors name the fix. */
+    public void prepare() throws SQLException {
+        if (!SLOT_NAME.matcher(slot).matches()) {
+            throw new ConfigurationException("CDC_SLOT '" + slot + "' is not a valid slot name: use 1 to 63 lower-case letters, digits or _.");
+        }
+        if (!SLOT_NAME.matcher(publication).matches()) {
+            throw new ConfigurationException("CDC_PUBLICATION '" + publication + "' is not a valid name here: use 1 to 63"
+                    + " lower-case letters, digits or _.");
+        }
+        try (Connection c = connections.open(false)) {
+            c.setAutoCommit(true);
+            String walLevel = single(c, "SHOW wal_level");
+            if (!walLevel.equals("logical")) {
+                throw new ConfigurationException("PostgreSQL's wal_level is " + walLevel + ", but the CDC tables need logical"
+                        + " decoding: run ALTER SYSTEM SET wal_level = logical; as a superuser and restart PostgreSQL"
+                        + " (max_replication_slots and max_wal_senders must be at least 1).");
+            }
+            String role = single(c, "SELECT current_user");
+            if (!single(c, "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user").equals("true")) {
+                throw new ConfigurationException("PostgreSQL role " + role + " may not read a replication slot, which the"
+                        + " CDC tables need: run ALTER ROLE " + Identifiers.pg(role) + " REPLICATION; as a superuser.");
+            }
+            List<SourceTable> sources = new ArrayList<>();
+            for (CdcTable.Spec spec : specs) {
+                SourceTable source = PostgresCatalog.describe(postgres, spec.schema(), spec.table());
+                sources.add(source);
+                checkReplicaIdentity(c, source);
+            }
+            List<String> added = ensurePublication(c, sources);
+            for (int i = 0; i < specs.size(); i++) {
+                CdcTable.Spec spec = specs.get(i);
+                SourceTable source = sources.get(i);
+                List<String> key = key(spec, source);
+                TargetTable target = TargetTable.inspect(clickHouse, clickHouseDatabase, spec.target());
+                boolean load = added.contains(source.qualifiedName());
+                if (!target.exists()) {
+                    execute(clickHouse, TargetTable.createCdcSql(clickHouseDatabase, spec.target(), source, key, SNAPSHOT_COMMENT));
+                    LOG.info("{}: creating ClickHouse table {} for CDC", source.qualifiedName(), spec.target());
+                    target = TargetTable.inspect(clickHouse, clickHouseDatabase, spec.target());
+                    load = true;
+                } else {
+                    String version = target.columnType(TargetTable.VERSION_COLUMN);
+                    if (!target.isCdcTarget()) {
+                        throw new ConfigurationException("ClickHouse table " + target.qualifiedName() + " is not a CDC target"
+                                + " (its _version is " + version + ", a CDC target's is " + TargetTable.CDC_VERSION_TYPE
+                                + "): give route " + spec.routeId() + " another targetTable, or drop the table to have it created.");
+                    }
+                    target.checkSortingKey(source, key);
+                    load |= target.comment().equals(SNAPSHOT_COMMENT);
+                }
+                CdcTable table = new CdcTable(spec, source, key, target.qualifiedName(), target.insertTypes(source));
+                tables.put(source.qualifiedName(), table);
+                if (load) {
+                    toLoad.add(table);
+                }
+            }
+        }
+    }
+
+    /**
+     * An update leaves TOASTed values it did not change out of pgoutput's new row ('u'); only REPLICA IDENTITY
+     * FULL puts them into the old row, where the stream takes them from. Tables with a column that can be
+     * TOASTed need it; the others do not pay for it.
+     */
+    private static void checkReplicaIdentity(Connection c, SourceTable source) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT cl.relreplident::text,
+                       bool_or(t.typstorage <> 'p') AS toastable
+                  FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+                  JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
+                  JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE n.nspname = ? AND cl.relname = ?
+                 GROUP BY cl.relreplident""")) {
+            ps.setString(1, source.schema());
+            ps.setString(2, source.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && !rs.getString(1).equals("f") && rs.getBoolean(2)) {
+                    throw new ConfigurationException(source.qualifiedName() + " has columns PostgreSQL may TOAST, whose"
+                            + " unchanged values an update does not send under its replica identity: run ALTER TABLE "
+                            + Identifiers.pg(source.schema(), source.table()) + " REPLICA IDENTITY FULL; (see docs/cdc.md, TOAST).");
+                }
+            }
+        }
+    }
+
+    /** Creates the publication when missing and adds the tables it lacks; returns the tables added. */
+    private List<String> ensurePublication(Connection c, List<SourceTable> sources) throws SQLException {
+        String tableList = String.join(", ", sources.stream().map(s -> Identifiers.pg(s.schema(), s.table())).toList());
+        boolean exists = !single(c, "SELECT count(*)::text FROM pg_publication WHERE pubname = '" + publication + "'").equals("0");
+        if (!exists) {
+            try {
+                execute(c, "CREATE PUBLICATION " + Identifiers.pg(publication));
+                LOG.info("Created publication {}", publication);
+            } catch (SQLException e) {
+                throw new ConfigurationException("PostgreSQL role may not create the publication " + publication + " ("
+                        + e.getMessage() + "): run CREATE PUBLICATION " + Identifiers.pg(publication) + " FOR TABLE " + tableList
+                        + "; as the tables' owner, or GRANT CREATE ON DATABASE to the loader's role.");
+            }
+        } else if (!single(c, "SELECT (pubinsert AND pubupdate AND pubdelete)::text FROM pg_publication WHERE pubname = '"
+                + publication + "'").equals("true")) {
+            throw new ConfigurationException("publication " + publication + " does not publish every insert, update and"
+                    + " delete: run ALTER PUBLICATION " + Identifiers.pg(publication) + " SET (publish = 'insert, update, delete, truncate');");
+        }
+        List<String> added = new ArrayList<>();
+        for (SourceTable source : sources) {
+            boolean member;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
+                ps.setString(1, publication);
+                ps.setString(2, source.schema());
+                ps.setString(3, source.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    member = rs.next();
+                }
+            }
+            if (!member) {
+                String sql = "ALTER PUBLICATION " + Identifiers.pg(publication) + " ADD TABLE " + Identifiers.pg(source.schema(), source.table());
+                try {
+                    execute(c, sql);
+                } catch (SQLException e) {
+                    throw new ConfigurationException("PostgreSQL role may not add " + source.qualifiedName() + " to publication "
+                            + publication + " (" + e.getMessage() + "): run " + sql + "; as the owner of the publication and the table.");
+                }
+                LOG.info("Added {} to publication {}", source.qualifiedName(), publication);
+                added.add(source.qualifiedName());
+            }
+        }
+        if (!added.isEmpty()) {
+            waitForTransactionsBefore(c);
+        }
+        return added;
+    }
+
+    /**
+     * A transaction already running when a table joined the publication may have changed it before that
+     * and commit after: its changes are not published, and a snapshot taken before its commit does not see
+     * them. Waiting until every such transaction ended (as CREATE INDEX CONCURRENTLY waits) closes that gap.
+     */
+    private static void waitForTransactionsBefore(Connection c) throws SQLException {
+        String xmax = single(c, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text");
+        long started = System.nanoTime();
+        while (!single(c, "SELECT (pg_snapshot_xmin(pg_current_snapshot()) >= '" + xmax + "'::xid8)::text").equals("true")) {
+            if (System.nanoTime() - started > TimeUnit.SECONDS.toNanos(10)) {
+                LOG.info("Waiting for transactions older than the publication change to end (before {})", xmax);
+                started = System.nanoTime();
+            }
+            sleep(100);
+        }
+    }
+
+    private static List<String> key(CdcTable.Spec spec, SourceTable source) {
+        List<String> key = spec.primaryKey() == null || spec.primaryKey().isBlank()
+                ? source.primaryKey()
+                : Arrays.stream(spec.primaryKey().split(",")).map(String::strip).toList();
+        if (key.isEmpty()) {
+            throw new ConfigurationException(source.qualifiedName() + " has no primary key: set route " + spec.routeId()
+                    + "'s parameter primaryKey to the column(s) that identify a row (comma-separated).");
+        }
+        for (String column : key) {
+            PgColumn c = source.column(column).orElseThrow(() -> new ConfigurationException("primaryKey column " + column
+                    + " does not exist in " + source.qualifiedName() + ": fix route " + spec.routeId() + "'s parameter primaryKey."));
+            if (!c.notNull()) {
+                throw new ConfigurationException("primaryKey column " + source.qualifiedName() + "." + column
+                        + " allows NULL: a key must be NOT NULL.");
+            }
+        }
+        return key;
+    }
+
+    /**
+     * Loads what needs loading, then applies the slot's changes: with {@code once}, up to the WAL position
+     * current when it started (then returns), else until {@link #stop}.
+     */
+    public void run(boolean once) throws SQLException {
+        long restart = slotRestartLsn();
+        if (restart < 0) {
+            createSlotAndLoad();
+        } else if (!toLoad.isEmpty()) {
+            // The slot is older than these tables' targets (a table added to the routes, a load killed halfway):
+            // a snapshot of today, its rows versioned below every change the slot still holds. Changes
+            // committed after it are replayed and win by version; rows it no longer has are swept.
+            try (Connection c = postgres.getConnection()) {
+                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                load(c, new ArrayList<>(toLoad), BigInteger.valueOf(restart).shiftLeft(64));
+            }
+        }
+        toLoad.clear();
+        stream(once);
+    }
+
+    /** The slot's restart_lsn, or -1 when the slot does not exist. */
+    private long slotRestartLsn() throws SQLException {
+        try (Connection c = connections.open(false)) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT restart_lsn::text, database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = ?")) {
+                ps.setString(1, slot);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return -1;
+                    }
+                    if (!rs.getBoolean(2) || !"pgoutput".equals(rs.getString(3))) {
+                        throw new ConfigurationException("replication slot " + slot + " belongs to another database or"
+                                + " plugin: set CDC_SLOT to a name of this loader's own.");
+                    }
+                    return LogSequenceNumber.valueOf(rs.getString(1)).asLong();
+                }
+            }
+        }
+    }
+
+    /**
+     * Creates the slot with an exported snapshot and loads every table under it: the snapshot shows exactly
+     * the transactions committed before the slot's consistent point, and the slot sends exactly those after,
+     * so nothing is lost between the two and nothing is applied twice. The snapshot stays valid only until
+     * the next command on the replication connection, so it is imported first, and that connection then
+     * waits until the load is done.
+     */
+    private void createSlotAndLoad() throws SQLException {
+        try (Connection replication = connections.open(true); Connection c = postgres.getConnection()) {
+            String snapshot;
+            long consistentPoint;
+            try (Statement st = replication.createStatement();
+                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + Identifiers.pg(slot)
+                         + " LOGICAL pgoutput (SNAPSHOT 'export')")) {
+                rs.next();
+                consistentPoint = LogSequenceNumber.valueOf(rs.getString("consistent_point")).asLong();
+                snapshot = rs.getString("snapshot_name");
+            } catch (SQLException e) {
+                throw new ConfigurationException("cannot create replication slot " + slot + ": " + e.getMessage()
+                        + " (raise max_replication_slots, or give the loader's role REPLICATION)");
+            }
+            LOG.info("Created replication slot {} at {}; loading {} table(s) under its snapshot", slot,
+                    LogSequenceNumber.valueOf(consistentPoint), tables.size());
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+            }
+            // every table: a target that holds rows of an older slot is swept of those the snapshot lacks
+            load(c, new ArrayList<>(tables.values()), BigInteger.valueOf(consistentPoint).shiftLeft(64));
+        }
+    }
+
+    /** Loads the tables through the sink in the connection's snapshot, each row at {@code version}, then sweeps what the snapshot lacks. */
+    private void load(Connection c, List<CdcTable> load, BigInteger version) throws SQLException {
+        try {
+            for (CdcTable table : load) {
+                long started = System.nanoTime();
+                execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, SNAPSHOT_COMMENT));
+                long rows = loadTable(c, table, version);
+                execute(clickHouse, table.sweepSql(version));
+                execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, ""));
+                LOG.info("{}: snapshot loaded, {} rows in {} s", table.name(), rows,
+                        String.format("%.2f", (System.nanoTime() - started) / 1e9));
+            }
+        } finally {
+            c.rollback();
+        }
+    }
+
+    private long loadTable(Connection c, CdcTable table, BigInteger version) throws SQLException {
+        String select = "SELECT " + Identifiers.pgList(table.source.columnNames()) + " FROM "
+                + Identifiers.pg(table.source.schema(), table.source.table());
+        RowMapper<?> mapper = new SourceRowMapperFactory(PgToClickHouse::readerFor).newColumnRowMapper();
+        Counts counts = new Counts();
+        StreamInsert insert = new StreamInsert(counts, table.rowLayout, table.spec.insertRows());
+        StreamInsert.BatchWriter writer = insert.batchWriter();
+        SourceRow.Shape shape = null;
+        try (Connection ch = sink.getConnection(); PreparedStatement into = ch.prepareStatement(table.rowLayout.sql());
+             PreparedStatement ps = c.prepareStatement(select)) {
+            ps.setFetchSize(10_000);
+            int n = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    SourceRow row = (SourceRow) mapper.mapRow(rs, n++);
+                    if (shape == null) {
+                        List<SourceRow.Column> columns = new ArrayList<>(row.shape().columns());
+                        columns.add(new SourceRow.Column(TargetTable.VERSION_COLUMN, new PgType("numeric", 0, 0), false, false));
+                        columns.add(new SourceRow.Column(TargetTable.DELETED_COLUMN, new PgType("int2", 0, 0), false, false));
+                        shape = new SourceRow.Shape(columns);
+                    }
+                    Object[] values = Arrays.copyOf(row.values(), row.values().length + 2);
+                    values[values.length - 2] = version;
+                    values[values.length - 1] = 0;
+                    writer.add(new SourceRow(shape, values));
+                    if (writer.rows() >= table.spec.batchSize()) {
+                        send(into, writer.finish(false));
+                    }
+                }
+            }
+            send(into, writer.finish(true));
+        } catch (SQLException | RuntimeException e) {
+            insert.abandon();
+            throw e;
+        }
+        return counts.shipped;
+    }
+
+    private static void send(PreparedStatement into, RowBinaryInsert.Batch batch) throws SQLException {
+        into.setObject(1, batch);
+        into.execute();
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // streaming
+
+    /** Changes read but not yet in ClickHouse, per table, encoded as they arrive. */
+    private final class Pending {
+        private final Map<CdcTable, StreamInsert.BatchWriter> rows = new HashMap<>();
+        private final Map<CdcTable, StreamInsert.BatchWriter> tombstones = new HashMap<>();
+        private final Map<CdcTable, StreamInsert> inserts = new HashMap<>();
+        private int count;
+        private long since;
+
+        void row(CdcTable table, SourceRow row) {
+            writer(rows, table, table.rowLayout).add(row);
+            added();
+        }
+
+        void tombstone(CdcTable table, SourceRow row) {
+            writer(tombstones, table, table.tombstoneLayout).add(row);
+            added();
+        }
+
+        private void added() {
+            if (count++ == 0) {
+                since = System.nanoTime();
+            }
+        }
+
+        private StreamInsert.BatchWriter writer(Map<CdcTable, StreamInsert.BatchWriter> writers, CdcTable table,
+                                                RowBinaryInsert.Layout layout) {
+            return writers.computeIfAbsent(table, t -> {
+                StreamInsert insert = new StreamInsert(new Counts(), layout, Integer.MAX_VALUE);
+                inserts.put(t, insert);
+                return insert.batchWriter();
+            });
+        }
+
+        boolean due(int batchSize) {
+            return count >= batchSize || (count > 0 && System.nanoTime() - since > TimeUnit.MILLISECONDS.toNanos(FLUSH_MS));
+        }
+
+        /** Every pending change into ClickHouse; returns only when each INSERT completed. */
+        void flush() throws SQLException {
+            if (count == 0) {
+                return;
+            }
+            try (Connection ch = sink.getConnection()) {
+                for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
+                    for (Map.Entry<CdcTable, StreamInsert.BatchWriter> e : writers.entrySet()) {
+                        RowBinaryInsert.Batch batch = e.getValue().finish(true);
+                        RowBinaryInsert.Layout layout = writers == rows ? e.getKey().rowLayout : e.getKey().tombstoneLayout;
+                        try (PreparedStatement into = ch.prepareStatement(layout.sql())) {
+                            send(into, batch);
+                        }
+                    }
+                }
+            }
+            rows.clear();
+            tombstones.clear();
+            inserts.clear();
+            count = 0;
+        }
+    }
+
+    private void stream(boolean once) throws SQLException {
+        long target;
+        try (Connection c = connections.open(false)) {
+            target = LogSequenceNumber.valueOf(single(c, "SELECT pg_current_wal_lsn()::text")).asLong();
+        }
+        int batchSize = tables.values().stream().mapToInt(t -> t.spec.batchSize()).min().orElse(5000);
+        try (Connection replication = connections.open(true)) {
+            // pgoutput sends text in the walsender's settings: the forms TextValue parses, whatever the server's defaults
+            for (String set : List.of("SET DateStyle = ISO", "SET TimeZone = 'UTC'", "SET bytea_output = hex",
+                    "SET extra_float_digits = 3", "SET IntervalStyle = postgres")) {
+                execute(replication, set);
+            }
+            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI()
+                    .replicationStream().logical()
+                    .withSlotName(slot)
+                    .withSlotOption("proto_version", 1)
+                    .withSlotOption("publication_names", publication)
+                    .withStatusInterval(10, TimeUnit.SECONDS)
+                    // a keepalive must never confirm what ClickHouse does not hold yet
+                    .withAutomaticFlush(false)
+                    .start();
+            LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
+                    once ? " up to " + LogSequenceNumber.valueOf(target) : "");
+            Map<Integer, Relation> relations = new HashMap<>();
+            Pending pending = new Pending();
+            boolean inTransaction = false;
+            long commitLsn = 0;
+            long ordinal = 0;
+            long lastCommitEnd = 0;
+            long applied = 0;
+            while (true) {
+                ByteBuffer buffer = stream.readPending();
+                if (buffer == null) {
+                    if (!inTransaction) {
+                        pending.flush();
+                        // between transactions with nothing pending, everything the server sent is applied: the
+                        // position it last reported (a keepalive's) may be confirmed, so an idle table pins no WAL
+                        confirm(stream, Math.max(lastCommitEnd, stream.getLastReceiveLSN().asLong()));
+                        if (once && stream.getLastReceiveLSN().asLong() >= target) {
+                            break;
+                        }
+                    } else if (pending.due(batchSize)) {
+                        pending.flush();
+                        confirm(stream, lastCommitEnd);
+                    }
+                    if (stopping) {
+                        break;
+                    }
+                    sleep(10);
+                    continue;
+                }
+                PgOutput.Message message = PgOutput.decode(buffer);
+                if (message instanceof PgOutput.Begin begin) {
+                    inTransaction = true;
+                    commitLsn = begin.finalLsn();
+                    ordinal = 0;
+                } else if (message instanceof PgOutput.Commit commit) {
+                    inTransaction = false;
+                    lastCommitEnd = commit.endLsn();
+                    if (pending.due(batchSize)) {
+                        pending.flush();
+                        confirm(stream, lastCommitEnd);
+                    }
+                } else if (message instanceof PgOutput.Relation relation) {
+                    relations.put(relation.id(), relation(relation));
+                } else if (message instanceof PgOutput.Insert insert) {
+                    Relation r = relations.get(insert.relation());
+                    if (r != null) {
+                        pending.row(r.table, r.table.row(r.sourceOrder(insert.values()), version(commitLsn, ++ordinal)));
+                        applied++;
+                    }
+                } else if (message instanceof PgOutput.Update update) {
+                    Relation r = relations.get(update.relation());
+                    if (r != null) {
+                        Object[] values = r.sourceOrder(update.values());
+                        Object[] old = update.old() == null ? null : r.sourceOrder(update.old());
+                        fillUnchangedToast(r.table, values, old);
+                        if (old != null && !r.table.sameKey(old, values)) {
+                            // the key changed: the old key is gone, the new one present
+                            pending.tombstone(r.table, r.table.tombstone(old, version(commitLsn, ++ordinal)));
+                        }
+                        pending.row(r.table, r.table.row(values, version(commitLsn, ++ordinal)));
+                        applied++;
+                    }
+                } else if (message instanceof PgOutput.Delete delete) {
+                    Relation r = relations.get(delete.relation());
+                    if (r != null) {
+                        pending.tombstone(r.table, r.table.tombstone(r.sourceOrder(delete.old()), version(commitLsn, ++ordinal)));
+                        applied++;
+                    }
+                } else if (message instanceof PgOutput.Truncate truncate) {
+                    // what came before is written first; then every key the target holds gets a tombstone
+                    pending.flush();
+                    for (int id : truncate.relations()) {
+                        Relation r = relations.get(id);
+                        if (r != null) {
+                            execute(clickHouse, r.table.sweepSql(version(commitLsn, ++ordinal)));
+                            LOG.info("{}: TRUNCATE applied (every key tombstoned)", r.table.name());
+                        }
+                    }
+                }
+                if (inTransaction && pending.due(batchSize)) {
+                    // a large transaction: written in parts, confirmed only once its commit is written
+                    pending.flush();
+                    confirm(stream, lastCommitEnd);
+                }
+            }
+            pending.flush();
+            confirm(stream, lastCommitEnd);
+            LOG.info("CDC stream stopped at {} ({} changes applied)", LogSequenceNumber.valueOf(confirmed), applied);
+            stream.close();
+        }
+    }
+
+    /** A column an update left unchanged and PostgreSQL did not send ('u') takes its value from the old row. */
+    private static void fillUnchangedToast(CdcTable table, Object[] values, Object[] old) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == PgOutput.UNCHANGED_TOAST) {
+                if (old == null || old[i] == PgOutput.UNCHANGED_TOAST) {
+                    throw new SyncException(table.name() + ": an update left column " + table.source.columns().get(i).name()
+                            + " unchanged and PostgreSQL did not send its TOASTed value; the stream stops rather than write"
+                            + " NULL: run ALTER TABLE " + Identifiers.pg(table.source.schema(), table.source.table())
+                            + " REPLICA IDENTITY FULL; then drop the target to have it loaded again (docs/cdc.md, TOAST).");
+                }
+                values[i] = old[i];
+            }
+        }
+    }
+
+    /** Sets the slot's flushed and applied position and tells the server; never past what ClickHouse holds. */
+    private void confirm(PGReplicationStream stream, long lsn) throws SQLException {
+        if (lsn <= confirmed) {
+            return;
+        }
+        LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
+        stream.setFlushedLSN(position);
+        stream.setAppliedLSN(position);
+        stream.forceUpdateStatus();
+        confirmed = lsn;
+        LOG.debug("confirmed {}", position);
+    }
+
+    /**
+     * A change's version: its transaction's commit LSN in the high 64 bits, its order within the transaction in
+     * the low ones. Transactions are decoded in commit order and commit records are written in that order, so
+     * versions grow with every change the slot sends; a snapshot's rows sit at (consistent point, 0), below all.
+     */
+    static BigInteger version(long commitLsn, long ordinal) {
+        return BigInteger.valueOf(commitLsn).shiftLeft(64).or(BigInteger.valueOf(ordinal));
+    }
+
+    /** A relation of the stream mapped onto one of the loader's tables: pgoutput column i is source column order[i]. */
+    private record Relation(CdcTable table, int[] order) {
+
+        Object[] sourceOrder(Object[] tuple) {
+            Object[] values = new Object[table.source.columns().size()];
+            for (int i = 0; i < tuple.length && i < order.length; i++) {
+                values[order[i]] = tuple[i];
+            }
+            return values;
+        }
+    }
+
+    private Relation relation(PgOutput.Relation relation) {
+        CdcTable table = tables.get(relation.schema() + "." + relation.name());
+        if (table == null) {
+            // another table of the publication (someone else's, or a route removed): not this loader's to apply
+            return null;
+        }
+        List<String> names = table.source.columnNames();
+        int[] order = new int[relation.columns().size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = names.indexOf(relation.columns().get(i));
+            if (order[i] < 0) {
+                throw new SyncException(table.name() + ": PostgreSQL now has a column " + relation.columns().get(i)
+                        + " the loader did not see at start; the CDC mode does not follow schema changes yet: restart the loader.");
+            }
+        }
+        if (order.length != names.size()) {
+            throw new SyncException(table.name() + ": PostgreSQL dropped a column since the loader started; restart the loader.");
+        }
+        return new Relation(table, order);
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+
+    private static final class Counts implements RowCounts {
+        long shipped;
+
+        @Override
+        public Count newCount() {
+            return new Tally();
+        }
+
+        @Override
+        public void shipped(Count rows) {
+            shipped += rows.rows();
+        }
+
+        private static final class Tally implements Count {
+            long rows;
+
+            @Override
+            public void count(SourceRow row) {
+                rows++;
+            }
+
+            @Override
+            public void batch() {
+            }
+
+            @Override
+            public void add(Count later) {
+                rows += later.rows();
+            }
+
+            @Override
+            public Count copy() {
+                Tally t = new Tally();
+                t.rows = rows;
+                return t;
+            }
+
+            @Override
+            public long rows() {
+                return rows;
+            }
+        }
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static void execute(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private static void execute(DataSource dataSource, String sql) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            execute(c, sql);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SyncException("interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.pgchloader.cdc;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The messages of PostgreSQL's pgoutput plugin, protocol version 1 (text values), as documented in
+ * "Logical Replication Message Formats". Only what the loader needs is kept; the rest is skipped by length.
+ */
+final class PgOutput {
+
+    /** A tuple column that was not sent: an unchanged TOASTed value (pgoutput's 'u'). */
+    static final Object UNCHANGED_TOAST = new Object() {
+        @Override
+        public String toString() {
+            return "unchanged TOAST value";
+        }
+    };
+
+    private PgOutput() {
+    }
+
+    sealed interface Message permits Begin, Commit, Relation, Insert, Update, Delete, Truncate, Other {
+    }
+
+    /** finalLsn: the LSN of the transaction's commit record, the same for all its changes. */
+    record Begin(long finalLsn, int xid) implements Message {
+    }
+
+    /** endLsn: just past the commit record; confirming it tells PostgreSQL the transaction is applied. */
+    record Commit(long commitLsn, long endLsn) implements Message {
+    }
+
+    /** replicaIdentity: 'd' default, 'f' full, 'i' index, 'n' nothing. */
+    record Relation(int id, String schema, String name, char replicaIdentity, List<String> columns) implements Message {
+    }
+
+    /** Values are text (String), null for NULL, or {@link #UNCHANGED_TOAST}. */
+    record Insert(int relation, Object[] values) implements Message {
+    }
+
+    /** old: the old key ('K') or old row ('O'), null when PostgreSQL sent neither (key unchanged, default identity). */
+    record Update(int relation, Object[] old, Object[] values) implements Message {
+    }
+
+    record Delete(int relation, Object[] old) implements Message {
+    }
+
+    record Truncate(int[] relations) implements Message {
+    }
+
+    record Other(char type) implements Message {
+    }
+
+    static Message decode(ByteBuffer buffer) {
+        char type = (char) buffer.get();
+        switch (type) {
+            case 'B': {
+                long finalLsn = buffer.getLong();
+                buffer.getLong(); // commit timestamp
+                return new Begin(finalLsn, buffer.getInt());
+            }
+            case 'C': {
+                buffer.get(); // flags
+                long commitLsn = buffer.getLong();
+                long endLsn = buffer.getLong();
+                return new Commit(commitLsn, endLsn);
+            }
+            case 'R': {
+                int id = buffer.getInt();
+                String schema = string(buffer);
+                String name = string(buffer);
+                char identity = (char) buffer.get();
+                int count = buffer.getShort();
+                List<String> columns = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    buffer.get(); // flags (part of the key)
+                    columns.add(string(buffer));
+                    buffer.getInt(); // type oid
+                    buffer.getInt(); // type modifier
+                }
+                return new Relation(id, schema, name, identity, columns);
+            }
+            case 'I': {
+                int relation = buffer.getInt();
+                buffer.get(); // 'N'
+                return new Insert(relation, tuple(buffer));
+            }
+            case 'U': {
+                int relation = buffer.getInt();
+                char kind = (char) buffer.get();
+                Object[] old = null;
+                if (kind == 'K' || kind == 'O') {
+                    old = tuple(buffer);
+                    buffer.get(); // 'N'
+                }
+                return new Update(relation, old, tuple(buffer));
+            }
+            case 'D': {
+                int relation = buffer.getInt();
+                buffer.get(); // 'K' or 'O'
+                return new Delete(relation, tuple(buffer));
+            }
+            case 'T': {
+                int count = buffer.getInt();
+                buffer.get(); // options
+                int[] relations = new int[count];
+                for (int i = 0; i < count; i++) {
+                    relations[i] = buffer.getInt();
+                }
+                return new Truncate(relations);
+            }
+            default:
+                // origin, type, logical message: nothing the loader applies
+                return new Other(type);
+        }
+    }
+
+    private static Object[] tuple(ByteBuffer buffer) {
+        int count = buffer.getShort();
+        Object[] values = new Object[count];
+        for (int i = 0; i < count; i++) {
+            char kind = (char) buffer.get();
+            switch (kind) {
+                case 'n' -> values[i] = null;
+                case 'u' -> values[i] = UNCHANGED_TOAST;
+                case 't', 'b' -> {
+                    int length = buffer.getInt();
+                    byte[] bytes = new byte[length];
+                    buffer.get(bytes);
+                    values[i] = new String(bytes, StandardCharsets.UTF_8);
+                }
+                default -> throw new IllegalStateException("pgoutput tuple column of unknown kind '" + kind + "'");
+            }
+        }
+        return values;
+    }
+
+    private static String string(ByteBuffer buffer) {
+        int start = buffer.position();
+        int end = start;
+        while (buffer.get(end) != 0) {
+            end++;
+        }
+        byte[] bytes = new byte[end - start];
+        buffer.get(bytes);
+        buffer.get(); // the terminating zero
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}

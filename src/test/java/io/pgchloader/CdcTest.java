@@ -1,0 +1,357 @@
+package io.pgchloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgchloader.support.LoaderProcess;
+import io.pgchloader.support.TestDatabases;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The CDC mode against a real PostgreSQL 17 started with {@code wal_level=logical} (one of this test's own:
+ * the shared test server keeps its default, so no other test pays for logical WAL) and the real embedded
+ * ClickHouse, the loader run as a user runs it, in a JVM of its own.
+ */
+class CdcTest {
+
+    private static final Duration RUN_LIMIT = Duration.ofSeconds(90);
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
+    private static EmbeddedPostgres logical;
+
+    @TempDir
+    Path tmp;
+
+    private String database;
+    private String slot;
+    private final List<LoaderProcess> processes = new ArrayList<>();
+
+    static synchronized EmbeddedPostgres logicalPostgres() {
+        if (logical == null) {
+            try {
+                logical = EmbeddedPostgres.builder()
+                        .setServerConfig("wal_level", "logical")
+                        .setServerConfig("max_replication_slots", "20")
+                        .setServerConfig("max_wal_senders", "20")
+                        .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    logical.close();
+                } catch (IOException ignored) {
+                    // the JVM is ending
+                }
+            }));
+        }
+        return logical;
+    }
+
+    @AfterEach
+    void stopLoaders() throws Exception {
+        for (LoaderProcess p : processes) {
+            p.close();
+        }
+        if (slot != null) {
+            // a slot pins WAL on the test server: drop it (what docs/cdc.md tells a user retiring a loader)
+            try (Connection c = pgAdmin("postgres"); Statement s = c.createStatement()) {
+                s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND NOT active");
+            }
+        }
+    }
+
+    private void freshDatabases() throws Exception {
+        database = "cdc_" + ProcessHandle.current().pid() + "_" + SEQUENCE.incrementAndGet();
+        slot = database;
+        try (Connection c = pgAdmin("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+        try (Connection c = TestDatabases.clickHouse("default"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+    }
+
+    private static Connection pgAdmin(String db) throws SQLException {
+        Connection c = logicalPostgres().getDatabase("postgres", db).getConnection();
+        c.setAutoCommit(true);
+        return c;
+    }
+
+    private Map<String, String> environment(String... overrides) {
+        Map<String, String> env = TestDatabases.servers().settings(database, database);
+        env.put("POSTGRES_PORT", Integer.toString(logicalPostgres().getPort()));
+        env.put("ROUTES_DIR", tmp.resolve("routes").toString());
+        env.put("HTTP_PORT", "0");
+        env.put("CDC_SLOT", slot);
+        env.put("CDC_PUBLICATION", "pub_" + database);
+        for (int i = 0; i < overrides.length; i += 2) {
+            env.put(overrides[i], overrides[i + 1]);
+        }
+        return env;
+    }
+
+    private void routes(String... tables) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("routes"));
+        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"));
+        StringBuilder yaml = new StringBuilder();
+        for (String table : tables) {
+            yaml.append("- templatedRoute:\n    routeTemplateRef: pg-cdc-to-clickhouse\n    routeId: cdc-").append(table)
+                    .append("\n    parameters:\n      - name: table\n        value: ").append(table).append("\n");
+        }
+        Files.writeString(dir.resolve("tables.yaml"), yaml.toString());
+    }
+
+    private LoaderProcess start(Map<String, String> env, String... args) throws IOException {
+        LoaderProcess p = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), env, args);
+        processes.add(p);
+        return p;
+    }
+
+    private String once(Map<String, String> env) throws Exception {
+        LoaderProcess p = start(env, "--once");
+        int exit = p.awaitExit(RUN_LIMIT);
+        assertEquals(0, exit, p.output());
+        assertEquals(List.of(), p.errorLines(), p.output());
+        return p.output();
+    }
+
+    private void pg(String... statements) throws SQLException {
+        try (Connection c = pgAdmin(database); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        }
+    }
+
+    private List<String> pgRows(String sql) throws SQLException {
+        try (Connection c = pgAdmin(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+            return rows;
+        }
+    }
+
+    private List<String> chRows(String sql) throws SQLException {
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+            return rows;
+        }
+    }
+
+    /** Every row of items, PostgreSQL against ClickHouse FINAL, and every key once. */
+    private void assertItemsEqual() throws SQLException {
+        List<String> pg = pgRows("SELECT id || ' ' || v || ' ' || coalesce(note, 'NULL') FROM items ORDER BY id");
+        List<String> ch = chRows("SELECT concat(toString(id), ' ', toString(v), ' ', ifNull(note, 'NULL')) FROM items FINAL ORDER BY id");
+        assertEquals(pg.size(), ch.size(), "row count");
+        assertEquals(pg, ch);
+        assertEquals(List.of(Integer.toString(ch.size())), chRows("SELECT toString(uniqExact(id)) FROM items FINAL"));
+    }
+
+    /** Inserts, updates and deletes items until stopped, one small transaction after another. */
+    private Thread writer(AtomicBoolean stop, AtomicLong transactions, int firstNewId) {
+        Thread t = new Thread(() -> {
+            Random random = new Random(42);
+            int next = firstNewId;
+            try (Connection c = pgAdmin(database); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                while (!stop.get()) {
+                    int id = 1 + random.nextInt(next - 1);
+                    switch (random.nextInt(4)) {
+                        case 0 -> s.execute("INSERT INTO items VALUES (" + next++ + ", 0, 'new')");
+                        case 1 -> s.execute("UPDATE items SET v = v + 1, note = 'updated' WHERE id = " + id);
+                        case 2 -> s.execute("DELETE FROM items WHERE id = " + id);
+                        default -> {
+                            // several changes in one transaction, one of them undone by the next
+                            s.execute("UPDATE items SET v = v + 10 WHERE id = " + id);
+                            s.execute("INSERT INTO items VALUES (" + next++ + ", 1, NULL)");
+                            s.execute("UPDATE items SET v = v + 100 WHERE id = " + (next - 1));
+                        }
+                    }
+                    c.commit();
+                    transactions.incrementAndGet();
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "writer");
+        t.start();
+        return t;
+    }
+
+    @Test
+    void a_snapshot_and_the_stream_meet_without_losing_or_repeating_a_change() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        Thread writing = writer(stop, transactions, 20001);
+        try {
+            // the slot is created, and the table loaded under its snapshot, while the writer commits
+            String first = once(environment());
+            assertTrue(first.contains("Created replication slot " + slot), first);
+            assertTrue(first.contains("public.items: snapshot loaded, "), first);
+            long before = transactions.get();
+            Thread.sleep(1500);
+            assertTrue(transactions.get() > before + 10, "the writer kept committing");
+            once(environment());
+        } finally {
+            stop.set(true);
+            writing.join();
+        }
+        String last = once(environment());
+        assertFalse(last.contains("snapshot loaded"), "a loaded table is not loaded again:\n" + last);
+        assertItemsEqual();
+        // no change applied twice: ClickHouse received every (key, version) once (replays would repeat one)
+        assertEquals(chRows("SELECT toString(count()) FROM (SELECT id, _version FROM items GROUP BY id, _version)"),
+                chRows("SELECT toString(count()) FROM items"));
+        // the snapshot's rows sit below every change, the changes above it
+        assertEquals(List.of("1"), chRows("SELECT toString(count(DISTINCT _version)) FROM items WHERE bitShiftRight(_version, 64) > 0"
+                + " AND bitAnd(_version, 18446744073709551615) = 0"));
+        // the slot is confirmed up to where it was read: nothing pinned behind the applied changes
+        List<String> lag = pgRows("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::text FROM pg_replication_slots"
+                + " WHERE slot_name = '" + slot + "'");
+        assertTrue(Long.parseLong(lag.get(0)) < 1_000_000, "confirmed close to the WAL's end: " + lag);
+    }
+
+    @Test
+    void a_row_deleted_and_inserted_again_in_one_transaction_is_present() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g");
+        once(environment());
+        assertItemsEqual();
+        pg("BEGIN; DELETE FROM items WHERE id = 5; INSERT INTO items VALUES (5, 500, 'again'); COMMIT",
+                // inserted and deleted again in one transaction: absent
+                "BEGIN; INSERT INTO items VALUES (11, 11, 'brief'); DELETE FROM items WHERE id = 11; COMMIT",
+                // a key update: the old key gone, the new one present
+                "UPDATE items SET id = 100 WHERE id = 7",
+                "DELETE FROM items WHERE id = 3");
+        once(environment());
+        assertItemsEqual();
+        assertEquals(List.of("5 500 again"), chRows("SELECT concat(toString(id), ' ', toString(v), ' ', note) FROM items FINAL WHERE id = 5"));
+        assertEquals(List.of("0"), chRows("SELECT toString(count()) FROM items FINAL WHERE id IN (3, 7, 11)"));
+        // TRUNCATE tombstones every key; rows inserted after it in the same transaction stay
+        pg("BEGIN; TRUNCATE items; INSERT INTO items VALUES (1, 1, 'after'); COMMIT");
+        once(environment());
+        assertItemsEqual();
+        assertEquals(List.of("1 1 after"), chRows("SELECT concat(toString(id), ' ', toString(v), ' ', note) FROM items FINAL"));
+    }
+
+    @Test
+    void an_update_that_leaves_a_toasted_column_untouched_keeps_its_value() throws Exception {
+        freshDatabases();
+        routes("docs");
+        // random hex does not compress below the 2 kB TOAST threshold: stored out of line
+        pg("CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL, n int NOT NULL)",
+                "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || g || i), '') FROM generate_series(1, 300) i), 0"
+                        + " FROM generate_series(1, 3) g");
+        assertTrue(Long.parseLong(pgRows("SELECT count(*)::text FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid,"
+                + " LATERAL (SELECT 1) x WHERE c.relname = 'docs'").get(0)) > 0);
+        assertTrue(Integer.parseInt(pgRows("SELECT min(pg_column_size(body))::text FROM docs").get(0)) > 2000, "the body is TOASTed");
+
+        // under the default replica identity the loader says what to run instead of writing NULL or ''
+        LoaderProcess refused = start(environment(), "--once");
+        assertEquals(2, refused.awaitExit(RUN_LIMIT), refused.output());
+        assertTrue(refused.output().contains("ALTER TABLE \"public\".\"docs\" REPLICA IDENTITY FULL;"), refused.output());
+
+        pg("ALTER TABLE docs REPLICA IDENTITY FULL");
+        once(environment());
+        pg("UPDATE docs SET n = n + 1", "UPDATE docs SET n = n + 1 WHERE id = 2");
+        once(environment());
+        assertEquals(pgRows("SELECT id || ' ' || n || ' ' || md5(body) FROM docs ORDER BY id"),
+                chRows("SELECT concat(toString(id), ' ', toString(n), ' ', lower(hex(MD5(body)))) FROM docs FINAL ORDER BY id"));
+        assertEquals(List.of("9600"), chRows("SELECT toString(min(length(body))) FROM docs FINAL"));
+    }
+
+    @Test
+    void a_role_without_replication_is_told_what_to_grant() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdc_reader') THEN"
+                        + " CREATE ROLE cdc_reader LOGIN PASSWORD 'secret-pw'; END IF; END $$",
+                "GRANT SELECT ON items TO cdc_reader");
+        LoaderProcess p = start(environment("POSTGRES_USER", "cdc_reader", "POSTGRES_PASSWORD", "secret-pw"), "--once");
+        assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
+        List<String> errors = p.errorLines();
+        assertEquals(1, errors.size(), p.output());
+        assertTrue(errors.get(0).contains("ALTER ROLE \"cdc_reader\" REPLICATION;"), errors.get(0));
+        assertFalse(p.output().contains("secret-pw"), "the password is never logged");
+
+        // with REPLICATION but without a publication of its own it may not create one: told the statement
+        pg("ALTER ROLE cdc_reader REPLICATION", "REVOKE CREATE ON DATABASE " + database + " FROM PUBLIC");
+        p = start(environment("POSTGRES_USER", "cdc_reader", "POSTGRES_PASSWORD", "secret-pw"), "--once");
+        assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
+        assertTrue(p.output().contains("CREATE PUBLICATION \"pub_" + database + "\" FOR TABLE \"public\".\"items\";"), p.output());
+
+        // a server without logical decoding: the setting to change
+        Map<String, String> plain = environment();
+        plain.put("POSTGRES_PORT", Integer.toString(TestDatabases.servers().postgresPort()));
+        plain.put("POSTGRES_DB", "postgres");
+        p = start(plain, "--once");
+        assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
+        assertTrue(p.output().contains("ALTER SYSTEM SET wal_level = logical;"), p.output());
+    }
+
+    @Test
+    void a_kill_9_mid_stream_loses_nothing_and_the_replay_duplicates_nothing() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        Random random = new Random();
+        Thread writing = writer(stop, transactions, 5001);
+        // small batches: many INSERT-then-confirm steps for a kill to fall between
+        Map<String, String> env = environment();
+        try {
+            for (int run = 0; run < 3; run++) {
+                LoaderProcess p = start(env);
+                p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+                Thread.sleep(300 + random.nextInt(2500));
+                long killedAt = transactions.get();
+                Runtime.getRuntime().exec(new String[] {"kill", "-9", Long.toString(p.pid())}).waitFor();
+                assertEquals(137, p.awaitExit(Duration.ofSeconds(20)), p.output());
+                assertTrue(killedAt > 0);
+            }
+        } finally {
+            stop.set(true);
+            writing.join();
+        }
+        String last = once(env);
+        assertFalse(last.contains("snapshot loaded"), last);
+        assertItemsEqual();
+    }
+}
