@@ -298,6 +298,7 @@ class CdcTest {
         freshDatabases();
         routes("items");
         pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdc_reader') THEN"
                         + " CREATE ROLE cdc_reader LOGIN PASSWORD 'secret-pw'; END IF; END $$",
                 "GRANT SELECT ON items TO cdc_reader");
