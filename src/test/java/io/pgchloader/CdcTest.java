@@ -324,6 +324,49 @@ class CdcTest {
         assertTrue(p.output().contains("ALTER SYSTEM SET wal_level = logical;"), p.output());
     }
 
+    private String confirmedLsn() throws SQLException {
+        return pgRows("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '" + slot + "'").get(0);
+    }
+
+    @Test
+    void a_snapshot_load_killed_halfway_is_loaded_again_and_loses_nothing() throws Exception {
+        freshDatabases();
+        routes("items");
+        // insertRows and batchSize small: the load is many INSERTs, and a kill leaves part of the table behind
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 400000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread writing = writer(stop, new AtomicLong(), 400001);
+        try {
+            // small INSERTs, so the load is killed with part of the table in ClickHouse
+            Files.writeString(tmp.resolve("routes/tables.yaml"), Files.readString(tmp.resolve("routes/tables.yaml"))
+                    + "      - name: insertRows\n        value: \"5000\"\n      - name: batchSize\n        value: \"1000\"\n");
+            LoaderProcess p = start(environment());
+            p.awaitOutput("Created replication slot", RUN_LIMIT);
+            long held = 0;
+            for (int i = 0; i < 200 && held == 0; i++) {
+                Thread.sleep(25);
+                held = Long.parseLong(chRows("SELECT toString(count()) FROM items").get(0));
+            }
+            Runtime.getRuntime().exec(new String[] {"kill", "-9", Long.toString(p.pid())}).waitFor();
+            p.awaitExit(Duration.ofSeconds(20));
+            assertFalse(p.output().contains("snapshot loaded"), "killed before the load ended:\n" + p.output());
+            long partial = Long.parseLong(chRows("SELECT toString(count()) FROM items").get(0));
+            assertTrue(partial > 0 && partial < 400000, "part of the table was loaded: " + partial);
+            assertEquals(List.of("pg-ch-loader: cdc snapshot in progress"),
+                    chRows("SELECT comment FROM system.tables WHERE database = '" + database + "' AND name = 'items'"));
+
+            String again = once(environment());
+            assertTrue(again.contains("public.items: snapshot loaded"), "loaded again under a fresh snapshot:\n" + again);
+        } finally {
+            stop.set(true);
+            writing.join();
+        }
+        once(environment());
+        assertItemsEqual();
+    }
+
     @Test
     void a_kill_9_mid_stream_loses_nothing_and_the_replay_duplicates_nothing() throws Exception {
         freshDatabases();
@@ -337,16 +380,21 @@ class CdcTest {
         Thread writing = writer(stop, transactions, 5001);
         // small batches: many INSERT-then-confirm steps for a kill to fall between
         Map<String, String> env = environment();
+        String confirmedBefore = "0/0";
         try {
-            for (int run = 0; run < 3; run++) {
+            for (int run = 0; run < 4; run++) {
                 LoaderProcess p = start(env);
                 p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
-                Thread.sleep(300 + random.nextInt(2500));
-                long killedAt = transactions.get();
+                // at a random moment: between an INSERT and its confirmation, mid-INSERT, or idle
+                Thread.sleep(1200 + random.nextInt(2500));
                 Runtime.getRuntime().exec(new String[] {"kill", "-9", Long.toString(p.pid())}).waitFor();
                 assertEquals(137, p.awaitExit(Duration.ofSeconds(20)), p.output());
-                assertTrue(killedAt > 0);
+                String confirmed = confirmedLsn();
+                assertTrue(pgRows("SELECT ('" + confirmed + "'::pg_lsn > '" + confirmedBefore + "'::pg_lsn)::text").get(0).equals("true"),
+                        "run " + run + " applied and confirmed changes while the writer ran: " + confirmedBefore + " -> " + confirmed);
+                confirmedBefore = confirmed;
             }
+            assertTrue(transactions.get() > 100, "the writer committed throughout: " + transactions.get());
         } finally {
             stop.set(true);
             writing.join();

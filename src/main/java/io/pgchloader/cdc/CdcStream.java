@@ -58,6 +58,8 @@ public final class CdcStream {
     static final String SNAPSHOT_COMMENT = "pg-ch-loader: cdc snapshot in progress";
     /** Longest time changes wait in the loader before they are written and confirmed. */
     private static final long FLUSH_MS = 1000;
+    /** Seconds between the stream's progress lines while changes arrive. */
+    private static final long PROGRESS_SECONDS = 10;
 
     /** Opens PostgreSQL connections: a plain one, or a replication connection ({@code replication=database}). */
     @FunctionalInterface
@@ -549,7 +551,14 @@ public final class CdcStream {
             long ordinal = 0;
             long lastCommitEnd = 0;
             long applied = 0;
+            long loggedApplied = 0;
+            long lastLog = System.nanoTime();
             while (true) {
+                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(PROGRESS_SECONDS) && applied != loggedApplied) {
+                    LOG.info("CDC: {} changes applied, slot {} confirmed at {}", applied, slot, LogSequenceNumber.valueOf(confirmed));
+                    loggedApplied = applied;
+                    lastLog = System.nanoTime();
+                }
                 ByteBuffer buffer = stream.readPending();
                 if (buffer == null) {
                     if (!inTransaction) {
