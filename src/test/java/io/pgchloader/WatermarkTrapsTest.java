@@ -190,4 +190,150 @@ class WatermarkTrapsTest extends LoaderTestBase {
         assertEquals(List.of(), loader.chRows("SELECT payload FROM events FINAL WHERE id = 1"),
                 "the future row waits: shipping it would move the watermark past every row written meanwhile");
     }
+
+    /** Every copy ClickHouse holds, before FINAL: a row sent again would show here. */
+    private long copies() throws SQLException {
+        return loader.chLong("SELECT count() FROM events");
+    }
+
+    private static void assertSendsNothing(SyncStatus.Outcome idle) {
+        assertEquals(0, idle.rowsCreated(), idle.message());
+        assertEquals(0, idle.rowsUpdated(), idle.message());
+        // every row read from PostgreSQL goes into a batch: none means none was read
+        assertEquals(0, idle.batches(), idle.message());
+        assertTrue(idle.message().contains("(0 read again)"), idle.message());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"timestamp", "timestamptz"})
+    void an_idle_cycle_after_a_ten_thousand_row_tie_sends_nothing(String timestampType) throws Exception {
+        eventsTable(timestampType, Map.of());
+        String now = timestampType.equals("timestamptz") ? "now()" : "localtimestamp";
+        loader.pg("INSERT INTO events (id, payload) VALUES (0, 'before')");
+        cycle();
+        // one statement, one timestamp: the created watermark sits on 10,000 rows
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'tie' FROM generate_series(1, 10000) g");
+        assertEquals(10_000, cycle().rowsCreated());
+        long copies = copies();
+
+        assertSendsNothing(cycle());
+        assertSendsNothing(cycle());
+        assertEquals(copies, copies(), "no row was sent again");
+
+        // the same on the updated watermark
+        loader.pg("UPDATE events SET payload = 'updated', updated_at = " + now + " WHERE id > 0");
+        assertEquals(10_000, cycle().rowsUpdated());
+        copies = copies();
+
+        assertSendsNothing(cycle());
+        assertEquals(copies, copies(), "no row was sent again");
+        assertSameRows();
+    }
+
+    @Test
+    void rows_stamped_with_the_watermark_and_committed_late_still_arrive() throws Exception {
+        eventsTable("timestamp", Map.of());
+        loader.pg("INSERT INTO events (id, payload, created_at) SELECT g, 'tie', timestamp '2024-05-05 12:00:00.123456'"
+                + " FROM generate_series(1, 10000) g");
+        cycle();
+        loader.pg("UPDATE events SET payload = 'updated', updated_at = timestamp '2024-06-01 00:00:00' WHERE id <= 5000");
+        cycle();
+
+        try (Connection late = loader.postgres()) {
+            late.setAutoCommit(false);
+            try (Statement s = late.createStatement()) {
+                // exactly the watermarks' timestamps, committed only after cycles have passed them
+                s.execute("INSERT INTO events (id, payload, created_at) SELECT g, 'late tie', timestamp '2024-05-05 12:00:00.123456'"
+                        + " FROM generate_series(20001, 20003) g");
+                s.execute("UPDATE events SET payload = 'late update', updated_at = timestamp '2024-06-01 00:00:00'"
+                        + " WHERE id IN (7000, 8000)");
+            }
+            assertSendsNothing(cycle());
+            late.commit();
+        }
+        SyncStatus.Outcome after = cycle();
+
+        assertEquals(3, after.rowsCreated(), after.message());
+        assertEquals(2, after.rowsUpdated(), after.message());
+        assertTrue(after.message().contains("(0 read again)"), "only the late rows were read: " + after.message());
+        assertSameRows();
+        assertEquals(List.of("late update", "late update"),
+                loader.chRows("SELECT payload FROM events FINAL WHERE id IN (7000, 8000)"));
+        assertSendsNothing(cycle());
+    }
+
+    @Test
+    void sends_again_only_the_tied_rows_clickhouse_lacks() throws Exception {
+        eventsTable("timestamptz", Map.of());
+        loader.pg("INSERT INTO events (id, payload) VALUES (0, 'before')");
+        cycle();
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'tie' FROM generate_series(1, 12000) g");
+        cycle();
+        // as if a cycle had died halfway through the tie: ClickHouse holds only a part of it
+        loader.ch("DELETE FROM events WHERE id > 8000");
+
+        SyncStatus.Outcome resumed = cycle();
+
+        assertEquals(4_000, resumed.rowsCreated(), resumed.message());
+        assertTrue(resumed.message().contains("(0 read again)"), resumed.message());
+        assertEquals(12_001, copies(), "the rows ClickHouse held were not sent again");
+        assertSameRows();
+        assertSendsNothing(cycle());
+
+        // far more missing than a query can list: the tie is read again whole, once
+        loader.ch("DELETE FROM events WHERE id > 100");
+        SyncStatus.Outcome whole = cycle();
+        assertEquals(11_900, whole.rowsCreated(), whole.message());
+        assertTrue(whole.message().contains("(100 read again)"), whole.message());
+        assertSameRows();
+        assertSendsNothing(cycle());
+    }
+
+    /** The keys are compared by their text in both databases: every key type must render alike there. */
+    @Test
+    void an_idle_cycle_sends_nothing_whatever_the_key_type() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml",
+                LoaderFixture.templatedRoute("sync-tags", "table", "tags")
+                        + LoaderFixture.templatedRoute("sync-devices", "table", "devices")
+                        + LoaderFixture.templatedRoute("sync-lines", "table", "lines")
+                        + LoaderFixture.templatedRoute("sync-prices", "table", "prices")
+                        + LoaderFixture.templatedRoute("sync-days", "table", "days")
+                        + LoaderFixture.templatedRoute("sync-moments", "table", "moments")
+                        + LoaderFixture.templatedRoute("sync-flags", "table", "flags"));
+        String columns = " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz";
+        loader.pg(
+                // text: non-Latin letters, emoji, quotes, backslashes, separators, trailing spaces, empty
+                "CREATE TABLE tags (name text PRIMARY KEY," + columns + ")",
+                "INSERT INTO tags (name) VALUES (''), ('a'), ('a '), ('Ünïcødé 😀'), ('it''s'), ('back\\slash'),"
+                        + " ('tab\tand' || chr(31) || 'us'), ('日本語'), ('?'), ('$1'), ('Z'), ('_')",
+                "INSERT INTO tags (name) SELECT 'tag-' || g FROM generate_series(1, 300) g",
+                "CREATE TABLE devices (id uuid PRIMARY KEY," + columns + ")",
+                "INSERT INTO devices (id) SELECT md5(g::text)::uuid FROM generate_series(1, 400) g",
+                // composite, with char(n) whose padding the loader keeps
+                "CREATE TABLE lines (order_no int, code char(4), qty int," + columns + ", PRIMARY KEY (order_no, code))",
+                "INSERT INTO lines (order_no, code, qty) SELECT g / 3, chr(65 + g % 3) || 'x', g FROM generate_series(0, 299) g",
+                "CREATE TABLE prices (price numeric(10,3) PRIMARY KEY," + columns + ")",
+                "INSERT INTO prices (price) VALUES (0), (1.5), (-2.25), (100), (0.001), (1.10)",
+                "CREATE TABLE days (day date PRIMARY KEY," + columns + ")",
+                "INSERT INTO days (day) SELECT d::date FROM generate_series(date '1999-12-25', date '2000-01-10', interval '1 day') d",
+                "CREATE TABLE moments (at timestamp PRIMARY KEY," + columns + ")",
+                "INSERT INTO moments (at) SELECT timestamp '2024-10-27 02:30:00.000001' + g * interval '1.5 second'"
+                        + " FROM generate_series(1, 50) g",
+                "CREATE TABLE flags (flag boolean, n bigint, label text," + columns + ", PRIMARY KEY (flag, n, label))",
+                "INSERT INTO flags (flag, n, label) SELECT g % 2 = 0, -g, 'l' || g FROM generate_series(1, 40) g");
+        List<String> tables = List.of("tags", "devices", "lines", "prices", "days", "moments", "flags");
+        for (String table : tables) {
+            // a part of each table updated by one statement: the updated watermark sits on a tie too
+            loader.pg("UPDATE " + table + " SET updated_at = now() WHERE ctid IN (SELECT ctid FROM " + table + " LIMIT 3)");
+        }
+        loader.start();
+        for (String table : tables) {
+            loader.succeedingCycle("sync-" + table);
+        }
+
+        for (String table : tables) {
+            SyncStatus.Outcome idle = loader.succeedingCycle("sync-" + table);
+            assertSendsNothing(idle);
+        }
+    }
 }

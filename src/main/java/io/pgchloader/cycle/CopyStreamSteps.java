@@ -2,6 +2,7 @@ package io.pgchloader.cycle;
 
 import io.pgchloader.clickhouse.RowBinary;
 import io.pgchloader.clickhouse.RowBinaryInsert;
+import java.sql.SQLException;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.concurrent.ExecutorService;
@@ -27,7 +28,7 @@ public class CopyStreamSteps {
     private ExecutorService readers;
 
     /** Points the cycle at the stream this copy is for (variable {@code stream}: created or updated). */
-    public void startStream(@Variable("stream") String stream, @Variable("cycle") SyncCycle cycle) {
+    public void startStream(@Variable("stream") String stream, @Variable("cycle") SyncCycle cycle) throws SQLException {
         cycle.startStream(stream);
     }
 

@@ -71,7 +71,7 @@ public final class CyclePlan {
             streams.append(stream == SyncCycle.Stream.created ? "" : ", ").append(stream).append(" stream ")
                     .append(String.format("%,d", waiting(env, cycle))).append(" row(s) to read");
         }
-        lines.add(streams + " (rows at the watermark are read again on purpose)");
+        lines.add(streams + " (rows tied on a watermark only where ClickHouse lacks them)");
         return lines;
     }
 

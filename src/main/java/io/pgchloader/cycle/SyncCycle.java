@@ -12,10 +12,13 @@ import io.pgchloader.postgres.SourceRow;
 import io.pgchloader.postgres.SourceTable;
 import io.pgchloader.postgres.StreamWindow;
 import io.pgchloader.postgres.WriteHorizon;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,9 +34,10 @@ import java.util.Map;
  *   <li><b>updated</b>: rows with {@code updated >= } the largest updated value in ClickHouse.</li>
  * </ul>
  * Batches go in one after the other in that order, so whatever ClickHouse holds of a stream is a prefix
- * of it: a cycle that dies halfway leaves a watermark the next cycle can safely resume from, and rows
- * tied on the watermark are read again ({@code >=}) instead of lost. Re-reading is harmless because the
- * ReplacingMergeTree keeps one version per key. An empty target is a backfill: both streams unbounded.
+ * of it: a cycle that dies halfway leaves a watermark the next cycle can safely resume from. Rows tied on
+ * the watermark are compared with the keys ClickHouse holds there, and those it lacks (a tie cut by a
+ * crash, a row stamped with exactly that value later) are read again; the others are not sent again
+ * (see {@link HeldVersions}). An empty target is a backfill: both streams unbounded.
  */
 public final class SyncCycle implements RowCounts {
 
@@ -43,7 +47,21 @@ public final class SyncCycle implements RowCounts {
      */
     public enum Stream { created, updated, backfill, repair }
 
+    private static final int STREAMS = Stream.values().length;
+
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+
+    /** How the current stream treats the rows tied on its watermark. */
+    private enum Tie {
+        /** no watermark, or the window starts below it (clocks went back): read as they come */
+        NONE,
+        /** ClickHouse holds every one: the window starts after the watermark */
+        HELD,
+        /** ClickHouse lacks some: those are read, the rest not */
+        SOME_MISSING,
+        /** not compared (key type, too many missing): all are read again */
+        READ_AGAIN
+    }
 
     private final TableSync table;
     private final SourceTable source;
@@ -69,15 +87,24 @@ public final class SyncCycle implements RowCounts {
     private ReadAhead reading;
     private StreamProgress backfillProgress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
-    private final long[] rowsPast = new long[Stream.values().length];
-    private final long[] rowsAtMark = new long[Stream.values().length];
-    private final long[] rowsBehind = new long[Stream.values().length];
+    private final long[] rowsPast = new long[STREAMS];
+    private final long[] rowsAtMark = new long[STREAMS];
+    private final long[] rowsBehind = new long[STREAMS];
     /** Per stream: distinct keys ClickHouse already held at the watermark when the cycle began. */
-    private final long[] keysAtMark = new long[Stream.values().length];
+    private final long[] keysAtMark = new long[STREAMS];
     /** Set when this cycle reconciles; its result once it has. */
     private Reconciler.Request reconciliation;
     private Reconciler.Result reconciled;
     private long batches;
+
+    /** Per stream: whether the rows tied on the watermark were compared with ClickHouse's. */
+    private final boolean[] tieCompared = new boolean[STREAMS];
+
+    // the current stream's query, fixed by startStream
+    private Object lower;
+    private Object upper;
+    private Tie tie = Tie.NONE;
+    private String tieFilter;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
               String targetName, List<String> targetDdl, RowBinaryInsert.Layout insertLayout) {
@@ -117,6 +144,12 @@ public final class SyncCycle implements RowCounts {
                 + " FROM " + targetName;
     }
 
+    /** A bound as bound to PostgreSQL, in microseconds as ClickHouse stores the column. */
+    private static long micros(Object bound) {
+        return bound instanceof OffsetDateTime t ? PgToClickHouse.microsOf(t.toInstant())
+                : PgToClickHouse.microsOf(((LocalDateTime) bound).toInstant(ZoneOffset.UTC));
+    }
+
     /** Takes the row of {@link #getWatermarkSql()} as camel-jdbc returns it. */
     public void acceptWatermark(Object result) {
         Map<?, ?> row = result instanceof List<?> list ? (Map<?, ?>) list.get(0) : (Map<?, ?>) result;
@@ -135,12 +168,15 @@ public final class SyncCycle implements RowCounts {
         return keyBackfill != null || targetRows == 0;
     }
 
-    /** Selects the stream the next SQL getters describe. */
-    public void startStream(String name) {
+    /** Selects the stream the next SQL getters describe, and decides what it reads. */
+    public void startStream(String name) throws SQLException {
         stream = Stream.valueOf(name);
         streamStartMark = mark() == null ? null : PgToClickHouse.microsOf(mark());
         streamColumnIndex = source.columnNames().indexOf(streamColumn());
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
+        if (stream == Stream.created || stream == Stream.updated) {
+            planWindow();
+        }
         if (stream == Stream.backfill) {
             keyBackfill.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
             if (backfillProgress == null) {
@@ -160,8 +196,41 @@ public final class SyncCycle implements RowCounts {
      * Selects a stream for its SQL only (the plan counts what it would read): no insert, no progress.
      * {@link #getSelectSql()} and {@link #getSelectParameters()} then describe it.
      */
-    void selectOnly(Stream name) {
+    void selectOnly(Stream name) throws SQLException {
         stream = name;
+        streamStartMark = mark() == null ? null : PgToClickHouse.microsOf(mark());
+        planWindow();
+    }
+
+    /** The current stream's query: its window, and what it does with the rows tied on the watermark. */
+    private void planWindow() throws SQLException {
+        int s = stream.ordinal();
+        lower = lowerBound();
+        upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
+        tie = Tie.NONE;
+        tieFilter = null;
+        if (lower == null || streamStartMark == null || micros(lower) != streamStartMark) {
+            return;
+        }
+        // The window starts at the watermark: rows tied on it were read before. Those ClickHouse holds at that
+        // key and version need not go again (same key, same timestamp: the same write, see how-it-works.md);
+        // those it lacks must (a tie a crash cut short, a row stamped with that value later): compare keys.
+        String column = streamColumn();
+        HeldVersions.Missing missing = HeldVersions.suits(source, key) ? HeldVersions.compare(environment, source, key,
+                targetName, pgNeverUpdated(stream) + Identifiers.pg(column) + " = ?", lower,
+                chNeverUpdated(stream) + "toUnixTimestamp64Micro(" + Identifiers.ch(column) + ") = " + streamStartMark, column)
+                : null;
+        tieCompared[s] = missing != null;
+        tie = missing == null ? Tie.READ_AGAIN : missing.none() ? Tie.HELD : Tie.SOME_MISSING;
+        tieFilter = missing == null ? null : missing.pgFilter();
+    }
+
+    private String pgNeverUpdated(Stream s) {
+        return s == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "";
+    }
+
+    private String chNeverUpdated(Stream s) {
+        return s == Stream.created ? "isNull(" + Identifiers.ch(table.getUpdatedColumn()) + ") AND " : "";
     }
 
     /** The current stream's reading thread, stopped at the latest when the cycle ends (see {@link #close}). */
@@ -247,7 +316,7 @@ public final class SyncCycle implements RowCounts {
 
     /**
      * The PostgreSQL query of the current stream: its window {@code [watermark, horizon)} (see
-     * {@link StreamWindow}), in the order of its timestamp.
+     * {@link StreamWindow}) without the tied rows ClickHouse holds, in the order of its timestamp.
      */
     public String getSelectSql() {
         if (stream == Stream.backfill) {
@@ -258,13 +327,14 @@ public final class SyncCycle implements RowCounts {
                     + " FROM " + Identifiers.pg(source.schema(), source.table())
                     + " WHERE " + reconciled.copyCondition();
         }
+        String select = "SELECT " + Identifiers.pgList(source.columnNames())
+                + " FROM " + Identifiers.pg(source.schema(), source.table()) + " WHERE ";
         String column = Identifiers.pg(streamColumn());
-        String where = (stream == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "")
-                + (lowerBound() == null ? "" : column + " >= ? AND ")
-                + column + " < ?";
-        return "SELECT " + Identifiers.pgList(source.columnNames())
-                + " FROM " + Identifiers.pg(source.schema(), source.table())
-                + " WHERE " + where
+        return select + pgNeverUpdated(stream)
+                + (lower == null ? "" : column + (tie == Tie.HELD ? " > ? AND " : " >= ? AND "))
+                + column + " < ?"
+                // evaluated for the tied rows only, so the index still gives the range and the order
+                + (tie == Tie.SOME_MISSING ? " AND (" + column + " > ? OR " + tieFilter + ")" : "")
                 + " ORDER BY " + column;
     }
 
@@ -276,9 +346,15 @@ public final class SyncCycle implements RowCounts {
         if (stream == Stream.repair) {
             return List.of(reconciled.copyParameter());
         }
-        Object lower = lowerBound();
-        Object upper = StreamWindow.upper(streamType(), horizon, environment.timestampZone());
-        return lower == null ? List.of(upper) : List.of(lower, upper);
+        List<Object> parameters = new ArrayList<>();
+        if (lower != null) {
+            parameters.add(lower);
+        }
+        parameters.add(upper);
+        if (tie == Tie.SOME_MISSING) {
+            parameters.add(lower);
+        }
+        return parameters;
     }
 
     private Object lowerBound() {
@@ -417,15 +493,16 @@ public final class SyncCycle implements RowCounts {
         return text.toString();
     }
 
+    /** Rows past the watermark, and tied rows ClickHouse lacked (compared, or beyond the keys it held). */
     private long newRows(Stream s) {
         int i = s.ordinal();
-        return rowsPast[i] + Math.max(0, rowsAtMark[i] - keysAtMark[i]);
+        return rowsPast[i] + (tieCompared[i] ? rowsAtMark[i] : Math.max(0, rowsAtMark[i] - keysAtMark[i]));
     }
 
     private long rereadRows() {
         long reread = 0;
         for (int i = 0; i < 2; i++) {
-            reread += Math.min(rowsAtMark[i], keysAtMark[i]) + rowsBehind[i];
+            reread += (tieCompared[i] ? 0 : Math.min(rowsAtMark[i], keysAtMark[i])) + rowsBehind[i];
         }
         return reread;
     }
