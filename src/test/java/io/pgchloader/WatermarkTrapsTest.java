@@ -177,20 +177,6 @@ class WatermarkTrapsTest extends LoaderTestBase {
         assertSameRows();
     }
 
-    @Test
-    void holds_back_a_row_stamped_in_the_future_without_losing_the_rows_written_meanwhile() throws Exception {
-        eventsTable("timestamptz", Map.of());
-        loader.pg("INSERT INTO events (id, payload, created_at) VALUES (1, 'from the future', now() + interval '1 day')",
-                "INSERT INTO events (id, payload) SELECT g, 'now' FROM generate_series(2, 20) g");
-        cycle();
-        loader.pg("INSERT INTO events (id, payload) SELECT g, 'later' FROM generate_series(21, 30) g");
-        cycle();
-
-        assertEquals(29, loader.chLong("SELECT count() FROM events FINAL"), "every row of the present arrived");
-        assertEquals(List.of(), loader.chRows("SELECT payload FROM events FINAL WHERE id = 1"),
-                "the future row waits: shipping it would move the watermark past every row written meanwhile");
-    }
-
     /** Every copy ClickHouse holds, before FINAL: a row sent again would show here. */
     private long copies() throws SQLException {
         return loader.chLong("SELECT count() FROM events");

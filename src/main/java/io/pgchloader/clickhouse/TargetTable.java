@@ -137,16 +137,19 @@ public final class TargetTable {
 
     /**
      * What to run by hand so an existing target can hold deletes (its engine cannot be altered): a new table
-     * as the loader creates it, every row copied over, the two swapped, the old one dropped.
+     * as the loader creates it, with the old one's comment (where the loader keeps its watermark limits),
+     * every row copied over, the two swapped, the old one dropped.
      */
     public static List<String> migrationToDeletes(String database, String table, SourceTable source, List<String> key,
-                                                  String createdColumn, String updatedColumn, String deletedExpression) {
+                                                  String createdColumn, String updatedColumn, String deletedExpression,
+                                                  String comment) {
         String name = Identifiers.ch(database, table);
         String next = Identifiers.ch(database, table + "_with_deletes");
         String columns = Identifiers.chList(source.columnNames());
         return List.of(
                 createSql(database, table + "_with_deletes", source, key, createdColumn, updatedColumn, deletedExpression, null)
-                        .replaceAll("\\s*\n\\s*", " "),
+                        .replaceAll("\\s*\n\\s*", " ")
+                        + (comment == null || comment.isEmpty() ? "" : " COMMENT " + Identifiers.chString(comment)),
                 "INSERT INTO " + next + " (" + columns + ") SELECT " + columns + " FROM " + name + " FINAL",
                 "EXCHANGE TABLES " + name + " AND " + next,
                 "DROP TABLE " + next);

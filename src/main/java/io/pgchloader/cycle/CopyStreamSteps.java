@@ -41,12 +41,16 @@ public class CopyStreamSteps {
         return batches;
     }
 
-    /** After the split: a stream that ended with rows still waiting for their INSERT must not pass for done. */
-    public void endStream(@Variable("cycle") SyncCycle cycle) {
+    /**
+     * After the split: a stream that ended with rows still waiting for their INSERT must not pass for done;
+     * one that is done moves its watermark limit (see {@link WatermarkLimits}).
+     */
+    public void endStream(@Variable("cycle") SyncCycle cycle) throws SQLException {
         if (cycle.rowsWaiting() > 0) {
             throw new IllegalStateException(cycle.tableName() + ": the stream ended with " + cycle.rowsWaiting()
                     + " rows not sent to ClickHouse");
         }
+        cycle.streamDone();
     }
 
     private synchronized ExecutorService readers(CamelContext camelContext) {

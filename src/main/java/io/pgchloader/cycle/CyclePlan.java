@@ -38,7 +38,7 @@ public final class CyclePlan {
         shape.fitDdl().forEach(ddl -> lines.add("change the target (the columns changed in PostgreSQL): " + ddl));
         Optional<Instant> unfinished = target.exists() ? KeyBackfill.horizonIn(target.comment()) : Optional.empty();
         boolean backfill = shape.keyOrdered() && (unfinished.isPresent() || !target.exists() || target.isEmpty()
-                && target.comment().isEmpty());
+                && WatermarkLimits.userText(target.comment()).isEmpty());
         if (backfill) {
             Instant below = unfinished.orElse(horizon.bound());
             KeyBackfill plan = new KeyBackfill(source, shape.key(), below, sync.getBackfillChunkRows(), sync.getCreatedColumn(),
@@ -51,14 +51,15 @@ public final class CyclePlan {
                     + String.format("%,d", sync.getBackfillChunkRows()) + " rows");
             return lines;
         }
-        SyncCycle cycle = new SyncCycle(sync, source, shape.key(), horizon, env, shape.targetName(), List.of(), null);
+        SyncCycle cycle = new SyncCycle(sync, source, shape.key(), horizon, env, shape.targetName(), List.of(), null,
+                target.exists() ? target.comment() : "", target.exists() ? WatermarkLimits.in(target.comment()) : WatermarkLimits.NONE);
         if (target.exists()) {
             try (Connection c = env.clickHouse().getConnection(); Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery(cycle.getWatermarkSql())) {
                 rs.next();
                 Map<String, Object> row = new HashMap<>();
                 for (String column : List.of("target_rows", "created_mark", "updated_mark", "created_keys_at_mark",
-                        "updated_keys_at_mark")) {
+                        "updated_keys_at_mark", "created_ahead", "updated_ahead")) {
                     row.put(column, rs.getObject(column));
                 }
                 cycle.acceptWatermark(row);

@@ -12,7 +12,11 @@ import io.pgchloader.postgres.SourceRow;
 import io.pgchloader.postgres.SourceTable;
 import io.pgchloader.postgres.StreamWindow;
 import io.pgchloader.postgres.WriteHorizon;
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -22,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * One sync cycle of one table: the SQL it runs, the watermark ClickHouse reported and what was shipped.
@@ -38,18 +43,30 @@ import java.util.Map;
  * the watermark are compared with the keys ClickHouse holds there, and those it lacks (a tie cut by a
  * crash, a row stamped with exactly that value later) are read again; the others are not sent again
  * (see {@link HeldVersions}). An empty target is a backfill: both streams unbounded.
+ *
+ * <p>Rows stamped in the future (beyond PostgreSQL's clock) follow in a stream of their own, those
+ * ClickHouse does not hold in that version yet; they never move a watermark, which is taken only below
+ * the limits the target's comment keeps while such rows are in it (see {@link WatermarkLimits}).
  */
 public final class SyncCycle implements RowCounts {
 
     /**
-     * The two incremental streams, the key-ordered backfill (see {@link KeyBackfill}), and the rows a
-     * reconciliation found missing or stale in ClickHouse (see {@link Reconciler}).
+     * The two incremental streams, the key-ordered backfill (see {@link KeyBackfill}), the rows a
+     * reconciliation found missing or stale in ClickHouse (see {@link Reconciler}), and the rows of both
+     * streams stamped in the future that ClickHouse does not hold in that version yet.
      */
-    public enum Stream { created, updated, backfill, repair }
+    public enum Stream { created, updated, backfill, repair, future }
 
     private static final int STREAMS = Stream.values().length;
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+
+    /**
+     * Clocks of other machines may run a little ahead; beyond this a timestamp is "in the future". No row
+     * the database clock stamped can be that far ahead of it, so copying such rows early never races a
+     * transaction still writing below them.
+     */
+    public static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
 
     /** How the current stream treats the rows tied on its watermark. */
     private enum Tie {
@@ -97,6 +114,17 @@ public final class SyncCycle implements RowCounts {
     private Reconciler.Result reconciled;
     private long batches;
 
+    /** The target's comment as the cycle left it, and the watermark limits it holds (see WatermarkLimits). */
+    private String comment;
+    private WatermarkLimits limits;
+    /** The limits when the cycle began: the watermark query counts the rows at or above them. */
+    private final WatermarkLimits limitsAtStart;
+    /** Per stream: rows ClickHouse held at or above the limit the stream will leave, when the cycle began. */
+    private final long[] rowsAhead = new long[STREAMS];
+    /** Per stream: rows stamped in the future in PostgreSQL when the cycle began. */
+    private final long[] futureInPostgres = new long[STREAMS];
+    /** Per stream (created, updated): rows shipped by the future stream. */
+    private final long[] rowsFuture = new long[STREAMS];
     /** Per stream: whether the rows tied on the watermark were compared with ClickHouse's. */
     private final boolean[] tieCompared = new boolean[STREAMS];
 
@@ -105,9 +133,15 @@ public final class SyncCycle implements RowCounts {
     private Object upper;
     private Tie tie = Tie.NONE;
     private String tieFilter;
+    /** Per stream (created, updated): the future stream reads its rows above this bound; null for none. */
+    private final Object[] futureBounds = new Object[2];
+    /** Per stream: which of those rows, when ClickHouse holds some (null: all). */
+    private final String[] futureFilters = new String[2];
+    private final int updatedColumnIndex;
 
     SyncCycle(TableSync table, SourceTable source, List<String> key, WriteHorizon horizon, SyncEnvironment environment,
-              String targetName, List<String> targetDdl, RowBinaryInsert.Layout insertLayout) {
+              String targetName, List<String> targetDdl, RowBinaryInsert.Layout insertLayout, String comment,
+              WatermarkLimits limits) {
         this.table = table;
         this.source = source;
         this.key = key;
@@ -116,6 +150,21 @@ public final class SyncCycle implements RowCounts {
         this.targetName = targetName;
         this.targetDdl = targetDdl;
         this.insertLayout = insertLayout;
+        this.comment = comment;
+        this.limits = limits;
+        this.limitsAtStart = limits;
+        this.updatedColumnIndex = source.columnNames().indexOf(table.getUpdatedColumn());
+    }
+
+    /** Whether PostgreSQL held rows stamped in the future when the cycle began: the future stream runs then. */
+    public boolean isFuturePending() {
+        return futureInPostgres[Stream.created.ordinal()] + futureInPostgres[Stream.updated.ordinal()] > 0;
+    }
+
+    /** Rows PostgreSQL holds stamped in the future, per stream, as counted when the cycle began. */
+    void futureRows(long created, long updated) {
+        futureInPostgres[Stream.created.ordinal()] = created;
+        futureInPostgres[Stream.updated.ordinal()] = updated;
     }
 
     /** CREATE TABLE for a missing target, ADD COLUMN for columns PostgreSQL gained; usually empty. */
@@ -129,19 +178,45 @@ public final class SyncCycle implements RowCounts {
 
     /**
      * One row: how many rows the target holds, the watermark of each stream in microseconds since the epoch
-     * (whatever time zone the column shows), and how many
-     * keys sit exactly at each watermark (so rows read again there are not reported as new).
+     * (whatever time zone the column shows), taken below the stream's limit if it has one, how many
+     * keys sit exactly at each watermark (so rows read again there are not reported as new), and how many
+     * rows of each stream sit at or above the limit the stream will leave (see {@link WatermarkLimits}).
      */
     public String getWatermarkSql() {
         String created = Identifiers.ch(table.getCreatedColumn());
         String updated = Identifiers.ch(table.getUpdatedColumn());
         String keyTuple = "tuple(" + Identifiers.chList(key) + ")";
-        return "WITH (SELECT maxIfOrNull(" + created + ", isNull(" + updated + ")) FROM " + targetName + ") AS cm,"
-                + " (SELECT maxOrNull(" + updated + ") FROM " + targetName + ") AS um"
+        Long createdLimit = limitsAtStart.created();
+        Long updatedLimit = limitsAtStart.updated();
+        String createdMark = "maxIfOrNull(" + created + ", isNull(" + updated + ")"
+                + (createdLimit == null ? "" : " AND toUnixTimestamp64Micro(" + created + ") < " + createdLimit) + ")";
+        String updatedMark = updatedLimit == null ? "maxOrNull(" + updated + ")"
+                : "maxIfOrNull(" + updated + ", toUnixTimestamp64Micro(" + updated + ") < " + updatedLimit + ")";
+        return "WITH (SELECT " + createdMark + " FROM " + targetName + ") AS cm,"
+                + " (SELECT " + updatedMark + " FROM " + targetName + ") AS um"
                 + " SELECT count() AS target_rows, toUnixTimestamp64Micro(cm) AS created_mark, toUnixTimestamp64Micro(um) AS updated_mark,"
                 + " uniqExactIf(" + keyTuple + ", isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
-                + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark"
+                + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark,"
+                + " countIf(isNull(" + updated + ") AND toUnixTimestamp64Micro(" + created + ") >= " + limitToLeave(Stream.created)
+                + ") AS created_ahead,"
+                + " countIf(toUnixTimestamp64Micro(" + updated + ") >= " + limitToLeave(Stream.updated) + ") AS updated_ahead"
                 + " FROM " + targetName;
+    }
+
+    /**
+     * The limit a stream leaves once its window is in: its upper bound (every row below it is in ClickHouse
+     * then), or the limit it started with where that is higher (the horizon can go back, at a restart).
+     */
+    private long limitToLeave(Stream s) {
+        Long atStart = limitsAtStart.of(s);
+        long top = upperMicros(s);
+        return atStart == null ? top : Math.max(atStart, top);
+    }
+
+    /** A stream's upper bound, the write horizon, in microseconds as rows carry it. */
+    private long upperMicros(Stream s) {
+        String column = s == Stream.updated ? table.getUpdatedColumn() : table.getCreatedColumn();
+        return micros(StreamWindow.upper(source.column(column).orElseThrow().type(), horizon, environment.timestampZone()));
     }
 
     /** A bound as bound to PostgreSQL, in microseconds as ClickHouse stores the column. */
@@ -158,6 +233,8 @@ public final class SyncCycle implements RowCounts {
         updatedMark = parseMark(row.get("updated_mark"));
         keysAtMark[Stream.created.ordinal()] = ((Number) row.get("created_keys_at_mark")).longValue();
         keysAtMark[Stream.updated.ordinal()] = ((Number) row.get("updated_keys_at_mark")).longValue();
+        rowsAhead[Stream.created.ordinal()] = ((Number) row.get("created_ahead")).longValue();
+        rowsAhead[Stream.updated.ordinal()] = ((Number) row.get("updated_ahead")).longValue();
     }
 
     private static Instant parseMark(Object micros) {
@@ -176,6 +253,8 @@ public final class SyncCycle implements RowCounts {
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
         if (stream == Stream.created || stream == Stream.updated) {
             planWindow();
+        } else if (stream == Stream.future) {
+            planFuture();
         }
         if (stream == Stream.backfill) {
             keyBackfill.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
@@ -187,7 +266,8 @@ public final class SyncCycle implements RowCounts {
             }
             progress = backfillProgress;
         } else {
-            progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", " + stream + " stream",
+            progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", "
+                    + (stream == Stream.future ? "rows stamped in the future" : stream + " stream"),
                     environment.progressEvery(), environment.postgres(), getSelectSql(), getSelectParameters());
         }
     }
@@ -225,12 +305,93 @@ public final class SyncCycle implements RowCounts {
         tieFilter = missing == null ? null : missing.pgFilter();
     }
 
+    /**
+     * The future stream's query: per stream with rows stamped in the future, those ClickHouse does not hold
+     * in that version. The future begins {@link #FUTURE_TOLERANCE} after PostgreSQL's clock now, not when
+     * the cycle began: a row the database clock stamped since then is no future.
+     */
+    private void planFuture() throws SQLException {
+        WatermarkLimits next = limits;
+        Instant soon = null;
+        for (Stream s : List.of(Stream.created, Stream.updated)) {
+            int i = s.ordinal();
+            futureBounds[i] = null;
+            futureFilters[i] = null;
+            if (futureInPostgres[i] == 0) {
+                continue;
+            }
+            soon = soon == null ? postgresNow().plus(FUTURE_TOLERANCE) : soon;
+            String column = column(s);
+            Object bound = StreamWindow.future(source.column(column).orElseThrow().type(), soon, environment.timestampZone());
+            if (micros(bound) <= upperMicros(s)) {
+                // never while clocks run forward; future rows must stay above the watermark's limit
+                continue;
+            }
+            HeldVersions.Missing missing = HeldVersions.suits(source, key) ? HeldVersions.compare(environment, source, key,
+                    targetName, pgNeverUpdated(s) + Identifiers.pg(column) + " > ?", bound,
+                    chNeverUpdated(s) + "toUnixTimestamp64Micro(" + Identifiers.ch(column) + ") > " + micros(bound), column)
+                    : null;
+            if (missing != null && missing.none()) {
+                continue;
+            }
+            futureBounds[i] = bound;
+            futureFilters[i] = missing == null ? null : missing.pgFilter();
+            if (next.of(s) == null) {
+                next = next.with(s, upperMicros(s));
+            }
+        }
+        if (!next.equals(limits)) {
+            // before the first future row goes in: from now on that watermark is taken below the horizon
+            writeLimits(next);
+        }
+    }
+
+    private String column(Stream s) {
+        return s == Stream.updated ? table.getUpdatedColumn() : table.getCreatedColumn();
+    }
+
     private String pgNeverUpdated(Stream s) {
         return s == Stream.created ? Identifiers.pg(table.getUpdatedColumn()) + " IS NULL AND " : "";
     }
 
     private String chNeverUpdated(Stream s) {
         return s == Stream.created ? "isNull(" + Identifiers.ch(table.getUpdatedColumn()) + ") AND " : "";
+    }
+
+    private Instant postgresNow() throws SQLException {
+        try (Connection connection = environment.postgres().getConnection()) {
+            try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery("SELECT now()")) {
+                rs.next();
+                return rs.getObject(1, OffsetDateTime.class).toInstant();
+            } finally {
+                connection.rollback();
+            }
+        }
+    }
+
+    private void writeLimits(WatermarkLimits next) throws SQLException {
+        String text = next.comment(comment);
+        try (Connection connection = environment.clickHouse().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(TargetTable.commentSql(targetName, text));
+        }
+        comment = text;
+        limits = next;
+    }
+
+    /**
+     * After a stream's last INSERT: every row below its window's upper bound is in ClickHouse now, so its
+     * limit moves up to there, or goes away when ClickHouse holds none of its rows at or above it and
+     * PostgreSQL none stamped in the future (the future stream, after this one, would set it again).
+     */
+    public void streamDone() throws SQLException {
+        if (stream != Stream.created && stream != Stream.updated || limits.of(stream) == null) {
+            return;
+        }
+        int s = stream.ordinal();
+        Long next = rowsAhead[s] + futureInPostgres[s] > 0 ? limitToLeave(stream) : null;
+        if (!Objects.equals(next, limits.of(stream))) {
+            writeLimits(limits.with(stream, next));
+        }
     }
 
     /** The current stream's reading thread, stopped at the latest when the cycle ends (see {@link #close}). */
@@ -279,7 +440,7 @@ public final class SyncCycle implements RowCounts {
         return switch (stream) {
             case created -> createdMark;
             case updated -> updatedMark;
-            case backfill, repair -> null;
+            case backfill, repair, future -> null;
         };
     }
 
@@ -316,7 +477,8 @@ public final class SyncCycle implements RowCounts {
 
     /**
      * The PostgreSQL query of the current stream: its window {@code [watermark, horizon)} (see
-     * {@link StreamWindow}) without the tied rows ClickHouse holds, in the order of its timestamp.
+     * {@link StreamWindow}) without the tied rows ClickHouse holds, in the order of its timestamp; for the
+     * future stream, the future rows ClickHouse lacks, in any order (they never move a watermark).
      */
     public String getSelectSql() {
         if (stream == Stream.backfill) {
@@ -329,6 +491,17 @@ public final class SyncCycle implements RowCounts {
         }
         String select = "SELECT " + Identifiers.pgList(source.columnNames())
                 + " FROM " + Identifiers.pg(source.schema(), source.table()) + " WHERE ";
+        if (stream == Stream.future) {
+            List<String> parts = new ArrayList<>();
+            for (Stream s : List.of(Stream.created, Stream.updated)) {
+                int i = s.ordinal();
+                if (futureBounds[i] != null) {
+                    parts.add("(" + pgNeverUpdated(s) + Identifiers.pg(column(s)) + " > ?"
+                            + (futureFilters[i] == null ? "" : " AND " + futureFilters[i]) + ")");
+                }
+            }
+            return select + (parts.isEmpty() ? "FALSE" : String.join(" OR ", parts));
+        }
         String column = Identifiers.pg(streamColumn());
         return select + pgNeverUpdated(stream)
                 + (lower == null ? "" : column + (tie == Tie.HELD ? " > ? AND " : " >= ? AND "))
@@ -347,6 +520,14 @@ public final class SyncCycle implements RowCounts {
             return List.of(reconciled.copyParameter());
         }
         List<Object> parameters = new ArrayList<>();
+        if (stream == Stream.future) {
+            for (Object bound : futureBounds) {
+                if (bound != null) {
+                    parameters.add(bound);
+                }
+            }
+            return parameters;
+        }
         if (lower != null) {
             parameters.add(lower);
         }
@@ -384,21 +565,32 @@ public final class SyncCycle implements RowCounts {
         long past;
         long atMark;
         long behind;
+        /** Rows of the future stream, never updated and updated. */
+        long futureCreated;
+        long futureUpdated;
         long batches;
         /** The stream column's value in the last row, in microseconds. */
         Long last;
 
         @Override
         public long rows() {
-            return past + atMark + behind;
+            return past + atMark + behind + futureCreated + futureUpdated;
         }
 
         /**
          * Rows at the watermark the stream started from count as new only beyond the keys ClickHouse held
-         * there; rows behind it (lookback) count as re-read.
+         * there; rows behind it (lookback) count as re-read; future rows are new and never move a watermark.
          */
         @Override
         public void count(SourceRow row) {
+            if (stream == Stream.future) {
+                if (row.values()[updatedColumnIndex] == null) {
+                    futureCreated++;
+                } else {
+                    futureUpdated++;
+                }
+                return;
+            }
             long value = row.micros(streamColumnIndex);
             int order = streamStartMark == null ? 1 : Long.compare(value, streamStartMark);
             if (order > 0) {
@@ -422,6 +614,8 @@ public final class SyncCycle implements RowCounts {
             past += later.past;
             atMark += later.atMark;
             behind += later.behind;
+            futureCreated += later.futureCreated;
+            futureUpdated += later.futureUpdated;
             batches += later.batches;
             if (later.last != null) {
                 last = later.last;
@@ -434,6 +628,8 @@ public final class SyncCycle implements RowCounts {
             t.past = past;
             t.atMark = atMark;
             t.behind = behind;
+            t.futureCreated = futureCreated;
+            t.futureUpdated = futureUpdated;
             t.batches = batches;
             t.last = last;
             return t;
@@ -458,9 +654,12 @@ public final class SyncCycle implements RowCounts {
         rowsPast[s] += tally.past;
         rowsAtMark[s] += tally.atMark;
         rowsBehind[s] += tally.behind;
+        rowsFuture[Stream.created.ordinal()] += tally.futureCreated;
+        rowsFuture[Stream.updated.ordinal()] += tally.futureUpdated;
         batches += tally.batches;
-        progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s]);
-        // the backfill and the repair go by key: only the two streams move a watermark
+        progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s] + rowsFuture[Stream.created.ordinal()]
+                + rowsFuture[Stream.updated.ordinal()]);
+        // the backfill and the repair go by key, future rows never count: only the two streams move a watermark
         if (tally.last != null && (stream == Stream.created || stream == Stream.updated)) {
             Instant last = PgToClickHouse.instantOfMicros(tally.last);
             if (stream == Stream.created) {
@@ -493,10 +692,10 @@ public final class SyncCycle implements RowCounts {
         return text.toString();
     }
 
-    /** Rows past the watermark, and tied rows ClickHouse lacked (compared, or beyond the keys it held). */
+    /** Rows past the watermark, future rows, and tied rows ClickHouse lacked (compared, or beyond the keys it held). */
     private long newRows(Stream s) {
         int i = s.ordinal();
-        return rowsPast[i] + (tieCompared[i] ? rowsAtMark[i] : Math.max(0, rowsAtMark[i] - keysAtMark[i]));
+        return rowsPast[i] + rowsFuture[i] + (tieCompared[i] ? rowsAtMark[i] : Math.max(0, rowsAtMark[i] - keysAtMark[i]));
     }
 
     private long rereadRows() {
@@ -547,7 +746,7 @@ public final class SyncCycle implements RowCounts {
      */
     public Instant newestWatermark() {
         Instant newest = null;
-        for (Stream s : Stream.values()) {
+        for (Stream s : List.of(Stream.created, Stream.updated)) {
             Instant mark = s == Stream.created ? createdMark : updatedMark;
             if (mark == null) {
                 continue;

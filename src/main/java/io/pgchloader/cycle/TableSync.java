@@ -42,8 +42,6 @@ public class TableSync implements CamelContextAware {
 
     /** An open transaction this old is worth a warning: it holds back every table of the database. */
     private static final long HORIZON_LAG_WARNING_SECONDS = 300;
-    /** Clocks of other machines may run a little ahead; beyond this a timestamp is "in the future". */
-    private static final Duration FUTURE_TOLERANCE = Duration.ofMinutes(1);
 
     /**
      * An idle table (a cycle that shipped nothing new and changed nothing) says so at INFO at most this
@@ -107,7 +105,7 @@ public class TableSync implements CamelContextAware {
                 throw new SyncException("ClickHouse table " + targetName + " cannot hold deletes (it was created before the"
                         + " loader kept them: ENGINE ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ")), but the route"
                         + " sets softDeleteColumn " + softDeleteColumn + ". Run: "
-                        + String.join("; ", migration(source, key, deleted, env)) + " (or leave softDeleteColumn empty).");
+                        + String.join("; ", migration(source, key, deleted, existing.comment(), env)) + " (or leave softDeleteColumn empty).");
             }
         } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
             throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
@@ -139,11 +137,13 @@ public class TableSync implements CamelContextAware {
         TargetTable existing = shape.target();
         WriteHorizon horizon = env.openTransactions().horizon();
         reportHorizon(source, horizon, env);
-        reportFutureRows(source, horizon, env);
+        long[] future = futureRows(source, horizon, env);
         boolean byKey = shape.keyOrdered();
         List<String> ddl = new ArrayList<>();
         KeyBackfill backfill = null;
+        WatermarkLimits limits = WatermarkLimits.NONE;
         if (existing.exists()) {
+            limits = WatermarkLimits.in(existing.comment());
             ddl.addAll(shape.fitDdl());
             for (String statement : ddl) {
                 // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
@@ -160,9 +160,11 @@ public class TableSync implements CamelContextAware {
                 backfill = keyBackfill(source, key, unfinished.get(), env);
                 LOG.info("{}: resuming the backfill in key order where ClickHouse stopped (rows older than {})",
                         source.qualifiedName(), unfinished.get());
-            } else if (byKey && existing.isEmpty() && existing.comment().isEmpty()) {
+            } else if (byKey && existing.isEmpty() && WatermarkLimits.userText(existing.comment()).isEmpty()) {
                 backfill = keyBackfill(source, key, horizon.bound(), env);
+                // the comment says so now; limits a truncated target kept mean nothing any more
                 ddl.add(TargetTable.commentSql(targetName, KeyBackfill.comment(horizon.bound())));
+                limits = WatermarkLimits.NONE;
             }
         } else {
             if (byKey) {
@@ -173,21 +175,23 @@ public class TableSync implements CamelContextAware {
             LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
         }
         RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
-        SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert);
+        SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert,
+                existing.exists() ? existing.comment() : "", limits);
         cycle.useKeyBackfill(backfill);
+        cycle.futureRows(future[0], future[1]);
         String repair = exchange.getVariable(REPAIR_REQUEST, String.class);
         // a target being backfilled (or just created) has nothing to reconcile yet: it waits for the next time
         if (existing.exists() && backfill == null && (repair != null || reconcileDue())) {
             cycle.useReconciliation(new Reconciler.Request(exchange.getFromRouteId(), schema, table, target, key, createdColumn,
                     updatedColumn, softDeleteColumn, maxDeleteFraction, REPAIR_FORCED.equals(repair),
-                    existing.holdsDeletes(), existing.holdsDeletes() ? List.of() : migration(source, key, deleted, env)));
+                    existing.holdsDeletes(), existing.holdsDeletes() ? List.of() : migration(source, key, deleted, existing.comment(), env)));
         }
         exchange.setVariable("cycle", cycle);
     }
 
-    private List<String> migration(SourceTable source, List<String> key, String deleted, SyncEnvironment env) {
+    private List<String> migration(SourceTable source, List<String> key, String deleted, String comment, SyncEnvironment env) {
         return TargetTable.migrationToDeletes(env.clickHouseDatabase(), targetTable(), source, key, createdColumn, updatedColumn,
-                deleted);
+                deleted, comment);
     }
 
     /** Whether reconcileCron fired since the last reconciliation (never when it is empty). */
@@ -223,28 +227,30 @@ public class TableSync implements CamelContextAware {
     }
 
     /**
-     * Rows stamped in the future wait until their time comes (shipping them would move the watermark
-     * past every row written meanwhile). That must never be silent.
+     * Counts the rows stamped in the future, per stream (created, updated): the streams copy them in this
+     * cycle, but such a timestamp hides every later change stamped before it, so it must never be silent.
      */
-    private void reportFutureRows(SourceTable source, WriteHorizon horizon, SyncEnvironment env) throws SQLException {
-        Instant soon = horizon.now().plus(FUTURE_TOLERANCE);
+    private long[] futureRows(SourceTable source, WriteHorizon horizon, SyncEnvironment env) throws SQLException {
+        Instant soon = horizon.now().plus(SyncCycle.FUTURE_TOLERANCE);
         String created = Identifiers.pg(createdColumn);
         String updated = Identifiers.pg(updatedColumn);
         String table = Identifiers.pg(source.schema(), source.table());
         try (Connection connection = env.postgres().getConnection();
              PreparedStatement ps = connection.prepareStatement("SELECT (SELECT count(*) FROM " + table + " WHERE " + updated
-                     + " IS NULL AND " + created + " > ?) + (SELECT count(*) FROM " + table + " WHERE " + updated + " > ?)")) {
+                     + " IS NULL AND " + created + " > ?), (SELECT count(*) FROM " + table + " WHERE " + updated + " > ?)")) {
             try {
-                ps.setObject(1, StreamWindow.at(source.column(createdColumn).orElseThrow().type(), soon, env.timestampZone()));
-                ps.setObject(2, StreamWindow.at(source.column(updatedColumn).orElseThrow().type(), soon, env.timestampZone()));
+                ps.setObject(1, StreamWindow.future(source.column(createdColumn).orElseThrow().type(), soon, env.timestampZone()));
+                ps.setObject(2, StreamWindow.future(source.column(updatedColumn).orElseThrow().type(), soon, env.timestampZone()));
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    long future = rs.getLong(1);
-                    if (future > 0) {
-                        LOG.warn("{}: {} row(s) have {} or {} in the future; they wait until that time comes."
-                                        + " Timestamps must come from the database clock (now(), a trigger).",
-                                source.qualifiedName(), future, createdColumn, updatedColumn);
+                    long[] future = {rs.getLong(1), rs.getLong(2)};
+                    if (future[0] + future[1] > 0) {
+                        LOG.warn("{}: {} row(s) have {} or {} in the future; they are copied now, but the watermarks stay"
+                                        + " at the write horizon, and ClickHouse keeps such a version over any later change"
+                                        + " stamped before it. Timestamps must come from the database clock (now(), a trigger).",
+                                source.qualifiedName(), future[0] + future[1], createdColumn, updatedColumn);
                     }
+                    return future;
                 }
             } finally {
                 connection.rollback();

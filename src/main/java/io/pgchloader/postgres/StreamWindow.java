@@ -57,6 +57,22 @@ public final class StreamWindow {
     }
 
     /**
+     * The bound above which a timestamp is in the future at {@code soon}: no clock reading up to then is
+     * above it. For {@code timestamp} columns that is the writers' wall-clock time, except for a while
+     * after clocks went back: the hour before the change showed later wall-clock values than the present,
+     * so until the clock passes them again they are not the future.
+     */
+    public static Object future(PgType type, Instant soon, ZoneId zone) {
+        if (type.name().equals("timestamptz")) {
+            return soon.atOffset(ZoneOffset.UTC);
+        }
+        LocalDateTime wall = LocalDateTime.ofInstant(soon, zone);
+        ZoneOffsetTransition last = zone.getRules().previousTransition(soon.plusNanos(1));
+        // only the latest change can have shown wall-clock values ahead of now; earlier ones are long passed
+        return last != null && last.isOverlap() && last.getDateTimeBefore().isAfter(wall) ? last.getDateTimeBefore() : wall;
+    }
+
+    /**
      * The local start of the last fall-back overlap if it ended less than {@code lookback} before
      * {@code at} (or is still going on), else null.
      */

@@ -92,4 +92,19 @@ class StreamWindowTest {
     void a_backfill_has_no_lower_bound() {
         assertNull(StreamWindow.lower(TIMESTAMP, null, horizonAt("2024-06-01T12:05:00Z", true), BERLIN, HOUR));
     }
+
+    @Test
+    void a_timestamp_is_in_the_future_beyond_the_writers_wall_clock_and_beyond_the_hour_before_clocks_went_back() {
+        // an ordinary day: the wall clock of the moment
+        assertEquals(LocalDateTime.parse("2024-10-26T12:01"),
+                StreamWindow.future(TIMESTAMP, Instant.parse("2024-10-26T10:01:00Z"), BERLIN));
+        // second pass of the repeated hour, at 02:10 local: rows stamped 02:50 in the first pass are no future
+        assertEquals(LocalDateTime.parse("2024-10-27T03:00"),
+                StreamWindow.future(TIMESTAMP, Instant.parse("2024-10-27T01:10:00Z"), BERLIN));
+        // once the clock is past the repeated hour, its own time again
+        assertEquals(LocalDateTime.parse("2024-10-27T03:05"),
+                StreamWindow.future(TIMESTAMP, Instant.parse("2024-10-27T02:05:00Z"), BERLIN));
+        assertEquals(OffsetDateTime.parse("2024-10-27T01:10Z"),
+                StreamWindow.future(TIMESTAMPTZ, Instant.parse("2024-10-27T01:10:00Z"), BERLIN));
+    }
 }
