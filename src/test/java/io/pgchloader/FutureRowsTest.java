@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
+import io.pgchloader.verify.Verifier;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Rows stamped in the future (an application clock ahead, a {@code timestamp} written in another zone)
  * arrive in the next cycle like any other, without moving a watermark past the rows written after them,
- * and without being sent again while they stay in the future.
+ * without being sent again while they stay in the future, and {@code --verify} compares them.
  */
 class FutureRowsTest extends LoaderTestBase {
 
@@ -167,5 +168,49 @@ class FutureRowsTest extends LoaderTestBase {
         // nothing is ahead of the horizon any more: the watermarks are taken from every row again
         assertFalse(targetComment().contains("pg-ch-loader"), targetComment());
         assertEquals(0, cycle().batches());
+    }
+
+    @Test
+    void verify_compares_rows_stamped_in_the_future() throws Exception {
+        eventsTable("timestamptz");
+        loader.start();
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'now' FROM generate_series(1, 10) g",
+                "INSERT INTO events (id, payload, created_at) VALUES (100, 'tomorrow', now() + interval '1 day')",
+                "UPDATE events SET payload = 'updated tomorrow', updated_at = now() + interval '1 day' WHERE id = 3");
+        cycle();
+
+        Verifier.Report equal = Verifier.of(loader.app()).run();
+        assertEquals(0, equal.exitCode(), String.join("\n", equal.lines()));
+        assertTrue(String.join("\n", equal.lines()).contains("11 rows equal"), String.join("\n", equal.lines()));
+        assertTrue(String.join("\n", equal.lines()).contains("and 2 rows stamped in the future compared"),
+                String.join("\n", equal.lines()));
+
+        loader.ch("DELETE FROM events WHERE id = 100");
+        Verifier.Report missing = Verifier.of(loader.app()).run();
+        assertEquals(1, missing.exitCode(), String.join("\n", missing.lines()));
+        assertTrue(String.join("\n", missing.lines()).contains("id 100: missing in ClickHouse"), String.join("\n", missing.lines()));
+    }
+
+    /**
+     * The price of copying a future row at once: a later change stamped before that time cannot replace
+     * it in ClickHouse (the version is the timestamp). It must not go unseen.
+     */
+    @Test
+    void verify_shows_a_change_hidden_behind_a_version_stamped_in_the_future() throws Exception {
+        eventsTable("timestamptz");
+        loader.start();
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'now' FROM generate_series(1, 10) g",
+                "INSERT INTO events (id, payload, created_at) VALUES (100, 'tomorrow', now() + interval '1 day')");
+        cycle();
+        loader.pg("UPDATE events SET payload = 'corrected', updated_at = now() WHERE id = 100");
+        cycle();
+        assertEquals("tomorrow", payload(100), "ClickHouse keeps the newer version, the one stamped tomorrow");
+
+        Verifier.Report report = Verifier.of(loader.app()).run();
+
+        String text = String.join("\n", report.lines());
+        assertEquals(1, report.exitCode(), text);
+        assertTrue(text.contains("id 100: ClickHouse has version"), text);
+        assertTrue(text.contains("stamped in the future"), text);
     }
 }

@@ -4,10 +4,13 @@ import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.common.SyncException;
+import io.pgchloader.cycle.SyncCycle;
 import io.pgchloader.cycle.SyncEnvironment;
+import io.pgchloader.cycle.WatermarkLimits;
 import io.pgchloader.postgres.PgColumn;
 import io.pgchloader.postgres.PostgresCatalog;
 import io.pgchloader.postgres.SourceTable;
+import io.pgchloader.postgres.StreamWindow;
 import io.pgchloader.postgres.WriteHorizon;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +21,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -48,6 +52,9 @@ import javax.sql.DataSource;
  *   <li>a row updated after the cutoff is left out on both sides: PostgreSQL no longer has the version
  *   ClickHouse legitimately still holds. PostgreSQL lists those keys (its index on the updated column
  *   finds them) and ClickHouse's scan skips them.</li>
+ *   <li>rows stamped in the future (after PostgreSQL's clock and the loader's tolerance) are compared
+ *   too: the loader copies them in the cycle after they are written, so one that ClickHouse lacks, or a
+ *   change hidden behind such a version, shows.</li>
  * </ul>
  *
  * Ranges that differ are then read row by row (a few, and only small ones) to name example keys.
@@ -97,6 +104,9 @@ final class TableCheck {
     /** The write horizon as versions are stored, before the cutoff is moved back to ClickHouse's newest version. */
     private Instant horizonBound;
     private boolean farBehind;
+    /** Versions after this are in the future, and compared too (as ClickHouse stores versions). */
+    private Instant future;
+    private String chFuture;
 
     /**
      * @param clickHouse a ClickHouse pool that accepts long queries (the skipped keys travel in the query)
@@ -128,18 +138,21 @@ final class TableCheck {
         long pgRows = 0;
         long chRows = 0;
         long newer = 0;
+        long ahead = 0;
         List<Integer> differing = new ArrayList<>();
         for (int b = 0; b < ranges.count; b++) {
-            long[] p = pg.getOrDefault(b, new long[4]);
-            long[] c = ch.getOrDefault(b, new long[4]);
+            long[] p = pg.getOrDefault(b, new long[5]);
+            long[] c = ch.getOrDefault(b, new long[5]);
             pgRows += p[0];
             chRows += c[0];
             newer += p[3];
+            ahead += p[4];
             if (p[0] != c[0] || p[1] != c[1] || p[2] != c[2]) {
                 differing.add(b);
             }
         }
-        String compared = "versions before " + show(cutoff) + " compared" + (newer == 0 ? ""
+        String compared = "versions before " + show(cutoff) + (ahead == 0 ? "" : " and " + rows(ahead) + " stamped in the future")
+                + " compared" + (newer == 0 ? ""
                 : ", " + rows(newer) + " newer in PostgreSQL not yet") + String.format(Locale.ROOT, " (%.2f s)", (System.nanoTime() - started) / 1e9) + versionOnlyNote();
         if (differing.isEmpty()) {
             return new Result(spec, Status.OK, spec.qualifiedName() + ": OK, " + rows(pgRows) + " equal in "
@@ -170,8 +183,9 @@ final class TableCheck {
             return false;
         }
         values(target);
-        cutoff = cutoff();
+        cutoff = cutoff(target);
         chCutoff = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(cutoff, ZoneOffset.UTC)) + "', 6, 'UTC')";
+        chFuture = "toDateTime64('" + TIME.format(LocalDateTime.ofInstant(future, ZoneOffset.UTC)) + "', 6, 'UTC')";
         pgCreatedCutoff = pgValue(spec.createdColumn(), cutoff);
         pgUpdatedCutoff = pgValue(spec.updatedColumn(), cutoff);
         ranges = ranges();
@@ -301,24 +315,35 @@ final class TableCheck {
     }
 
     /**
-     * The older of the write horizon and the newest version in ClickHouse (the loader's watermarks), as
+     * The older of the write horizon and the newest version in ClickHouse (the loader's watermarks, taken
+     * below the limits the target's comment holds while rows stamped in the future are in it), as
      * ClickHouse stores versions: wall-clock values of {@code timestamp} columns, instants of {@code timestamptz}.
+     * Also sets {@link #future}, the later of the columns' bounds for a timestamp in the future.
      */
-    private Instant cutoff() throws SQLException {
+    private Instant cutoff(TargetTable target) throws SQLException {
         WriteHorizon horizon = env.openTransactions().horizon();
         Instant cutoff = null;
+        future = null;
         for (String column : List.of(spec.createdColumn(), spec.updatedColumn())) {
             Instant bound = timestamptz(column) ? horizon.bound()
                     : LocalDateTime.ofInstant(horizon.bound(), env.timestampZone()).toInstant(ZoneOffset.UTC);
             cutoff = cutoff == null || bound.isBefore(cutoff) ? bound : cutoff;
+            Object ahead = StreamWindow.future(source.column(column).orElseThrow().type(),
+                    horizon.now().plus(SyncCycle.FUTURE_TOLERANCE), env.timestampZone());
+            Instant aheadInstant = ahead instanceof OffsetDateTime t ? t.toInstant() : ((LocalDateTime) ahead).toInstant(ZoneOffset.UTC);
+            future = future == null || aheadInstant.isAfter(future) ? aheadInstant : future;
         }
         horizonBound = cutoff;
         String created = Identifiers.ch(spec.createdColumn());
         String updated = Identifiers.ch(spec.updatedColumn());
+        WatermarkLimits limits = WatermarkLimits.in(target.comment());
+        String createdMark = "maxIfOrNull(" + created + ", isNull(" + updated + ")"
+                + (limits.created() == null ? "" : " AND toUnixTimestamp64Micro(" + created + ") < " + limits.created()) + ")";
+        String updatedMark = limits.updated() == null ? "maxOrNull(" + updated + ")"
+                : "maxIfOrNull(" + updated + ", toUnixTimestamp64Micro(" + updated + ") < " + limits.updated() + ")";
         try (Connection c = env.clickHouse().getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT toString(greatest(maxIfOrNull(" + created + ", isNull(" + updated + ")),"
-                     + " maxOrNull(" + updated + "))), toString(maxIfOrNull(" + created + ", isNull(" + updated + ")))"
-                     + " FROM " + chTable)) {
+             ResultSet rs = s.executeQuery("SELECT toString(greatest(" + createdMark + ", " + updatedMark + ")), toString("
+                     + createdMark + ") FROM " + chTable)) {
             rs.next();
             // greatest() is NULL when either is: take the created mark alone then (no update synced yet)
             String newest = rs.getString(1) != null ? rs.getString(1) : rs.getString(2);
@@ -341,9 +366,42 @@ final class TableCheck {
         return timestamptz(column) ? cutoff.atOffset(ZoneOffset.UTC) : LocalDateTime.ofInstant(cutoff, ZoneOffset.UTC);
     }
 
+    /** Whether a PostgreSQL row is compared: its version before the cutoff (two parameters), or in the future. */
     private String pgSettled() {
-        return "CASE WHEN " + Identifiers.pg(spec.updatedColumn()) + " IS NULL THEN " + Identifiers.pg(spec.createdColumn())
-                + " < ? ELSE " + Identifiers.pg(spec.updatedColumn()) + " < ? END";
+        String created = Identifiers.pg(spec.createdColumn());
+        String updated = Identifiers.pg(spec.updatedColumn());
+        return "CASE WHEN " + updated + " IS NULL THEN " + created + " < ? OR " + created + " > " + pgFuture(spec.createdColumn())
+                + " ELSE " + updated + " < ? OR " + updated + " > " + pgFuture(spec.updatedColumn()) + " END";
+    }
+
+    /** The bound of the future as a literal of the column's type. */
+    private String pgFuture(String column) {
+        return pgLiteral(column, future);
+    }
+
+    /** A version as a literal of the column's type. */
+    private String pgLiteral(String column, Instant version) {
+        String text = TIME.format(LocalDateTime.ofInstant(version, ZoneOffset.UTC));
+        return timestamptz(column) ? "timestamptz '" + text + "+00'" : "timestamp '" + text + "'";
+    }
+
+    /** PostgreSQL rows whose version lies below the write horizon: never one stamped in the future. */
+    String pgBelowHorizon() {
+        String created = Identifiers.pg(spec.createdColumn());
+        String updated = Identifiers.pg(spec.updatedColumn());
+        return "CASE WHEN " + updated + " IS NULL THEN " + created + " < " + pgLiteral(spec.createdColumn(), horizonBound)
+                + " ELSE " + updated + " < " + pgLiteral(spec.updatedColumn(), horizonBound) + " END";
+    }
+
+    /** Whether a ClickHouse row is compared, as {@link #pgSettled()}. */
+    private String chSettled() {
+        String version = KeyText.chVersion(spec.createdColumn(), spec.updatedColumn());
+        return "(" + version + " < " + chCutoff + " OR " + version + " > " + chFuture + ")";
+    }
+
+    /** Versions after this are stamped in the future, in microseconds as versions are compared. */
+    long futureMicros() {
+        return micros(future);
     }
 
     private KeyRanges ranges() throws SQLException {
@@ -368,15 +426,18 @@ final class TableCheck {
     }
 
     /**
-     * Keys of rows that existed before the cutoff but changed after it (as literals for ClickHouse), at
-     * most {@link #PENDING_LIMIT} + 1.
+     * Keys of rows that existed before the cutoff (or in the future) but changed after it and not into the
+     * future (as literals for ClickHouse), at most {@link #PENDING_LIMIT} + 1.
      */
     private List<String> pendingKeys() throws SQLException {
         String text = singleIntegerKey() ? Identifiers.pg(key.get(0).name()) + "::text" : pgKey;
+        String created = Identifiers.pg(spec.createdColumn());
+        String updated = Identifiers.pg(spec.updatedColumn());
         List<String> keys = new ArrayList<>();
         try (Connection c = env.postgres().getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + text + " FROM " + pgTable + " WHERE "
-                    + Identifiers.pg(spec.updatedColumn()) + " >= ? AND " + Identifiers.pg(spec.createdColumn()) + " < ?"
+                    + updated + " >= ? AND " + updated + " <= " + pgFuture(spec.updatedColumn())
+                    + " AND (" + created + " < ? OR " + created + " > " + pgFuture(spec.createdColumn()) + ")"
                     + " LIMIT " + (PENDING_LIMIT + 1))) {
                 ps.setFetchSize(10_000);
                 ps.setObject(1, pgUpdatedCutoff);
@@ -415,8 +476,8 @@ final class TableCheck {
         Map<Integer, long[]>[] both = aggregates(sub, within.pgWhere(b), within.chWhere(b));
         int shown = 0;
         for (int s = 0; s < sub.count && shown < EXAMPLE_RANGES; s++) {
-            long[] p = both[0].getOrDefault(s, new long[4]);
-            long[] c = both[1].getOrDefault(s, new long[4]);
+            long[] p = both[0].getOrDefault(s, new long[5]);
+            long[] c = both[1].getOrDefault(s, new long[5]);
             if (p[0] != c[0] || p[1] != c[1] || p[2] != c[2]) {
                 shown++;
                 out.add(indent + "narrowed down: " + sub.describe(s) + ": " + counts(p, c));
@@ -440,10 +501,14 @@ final class TableCheck {
         }
     }
 
-    /** Per range: settled rows, the high and low 64 bits of their hash sum, rows newer than the cutoff. */
+    /**
+     * Per range: settled rows, the high and low 64 bits of their hash sum, rows newer than the cutoff, and
+     * the settled rows stamped in the future.
+     */
     private Map<Integer, long[]> pgAggregate(KeyRanges r, String where) {
-        String sql = "SELECT b, count(*) FILTER (WHERE s), coalesce(sum(h), 0)::text, count(*) FILTER (WHERE NOT s)"
-                + " FROM (SELECT " + r.pgBucket() + " AS b, " + pgSettled() + " AS s,"
+        String sql = "SELECT b, count(*) FILTER (WHERE s), coalesce(sum(h), 0)::text, count(*) FILTER (WHERE NOT s),"
+                + " count(*) FILTER (WHERE s AND v > " + futureMicros() + ")"
+                + " FROM (SELECT " + r.pgBucket() + " AS b, " + pgSettled() + " AS s, " + pgVersion + " AS v,"
                 + " CASE WHEN " + pgSettled() + " THEN " + pgRowHash()
                 + " END AS h FROM " + pgTable + " WHERE " + where + pgLive() + ") x GROUP BY b";
         try (Connection c = env.postgres().getConnection()) {
@@ -467,8 +532,8 @@ final class TableCheck {
     private Map<Integer, long[]> chAggregate(KeyRanges r, String where) {
         String sql = "SELECT b, count(), toString(sum(toUInt128(h))) FROM (SELECT " + r.chBucket() + " AS b, "
                 + chRowHash() + " AS h"
-                + " FROM " + chTable + " FINAL WHERE " + where + " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
-                + " < " + chCutoff + chSkipPending + ") GROUP BY b SETTINGS output_format_decimal_trailing_zeros = 0";
+                + " FROM " + chTable + " FINAL WHERE " + where + " AND " + chSettled()
+                + chSkipPending + ") GROUP BY b SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection c = clickHouse.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             return sums(rs, false);
         } catch (SQLException e) {
@@ -481,7 +546,7 @@ final class TableCheck {
         while (rs.next()) {
             BigInteger sum = new BigInteger(rs.getString(3));
             result.put(rs.getInt(1), new long[] {rs.getLong(2), sum.longValue(), sum.shiftRight(64).longValue(),
-                    withNewer ? rs.getLong(4) : 0});
+                    withNewer ? rs.getLong(4) : 0, withNewer ? rs.getLong(5) : 0});
         }
         return result;
     }
@@ -512,9 +577,12 @@ final class TableCheck {
             } else if (pgRow.settled && chRow.version != pgRow.version) {
                 // a version that went back can never replace the newer one ClickHouse keeps
                 found.add(Map.entry(chRow.key, name + " " + display(chRow.key) + ": ClickHouse has version " + show(chRow.version)
-                        + ", PostgreSQL " + show(pgRow.version) + (chRow.version > pgRow.version
-                        ? " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
-                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())" : "")));
+                        + ", PostgreSQL " + show(pgRow.version) + (chRow.version <= pgRow.version ? ""
+                        : chRow.version > futureMicros()
+                        ? " (older: ClickHouse keeps the version stamped in the future over every later change stamped"
+                        + " before it; it is replaced once the row changes after that time)"
+                        : " (older: its " + spec.updatedColumn() + " was set back, or to NULL, which breaks"
+                        + " that column's contract; touch the row with " + spec.updatedColumn() + " = now())")));
             }
             return found.size() < EXAMPLES_PER_RANGE;
         });
@@ -554,11 +622,12 @@ final class TableCheck {
         String created = Identifiers.pg(spec.createdColumn());
         String pgSql = "SELECT k, v, s, h FROM (SELECT " + pgKey + " AS k, " + pgVersion + " AS v, " + pgSettled() + " AS s, "
                 + pgRowHash() + " AS h FROM "
-                + pgTable + " WHERE (" + pgWhere + ")" + pgLive() + (onlyCompared ? " AND " + created + " < ?" : "")
+                + pgTable + " WHERE (" + pgWhere + ")" + pgLive() + (onlyCompared ? " AND (" + created + " < ? OR " + created + " > "
+                + pgFuture(spec.createdColumn()) + ")" : "")
                 + ") x ORDER BY k COLLATE \"C\"";
         String chSql = "SELECT " + chKey + " AS k, " + chVersionMicros + " AS v, " + chRowHash() + " AS h FROM " + chTable + " FINAL WHERE "
-                + "(" + chWhere + ")" + (onlyCompared ? " AND " + KeyText.chVersion(spec.createdColumn(), spec.updatedColumn())
-                + " < " + chCutoff : "") + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
+                + "(" + chWhere + ")" + (onlyCompared ? " AND " + chSettled() : "")
+                + " ORDER BY k SETTINGS output_format_decimal_trailing_zeros = 0";
         try (Connection p = env.postgres().getConnection(); Connection c = env.clickHouse().getConnection()) {
             try (PreparedStatement ps = p.prepareStatement(pgSql); Statement cs = c.createStatement()) {
                 ps.setFetchSize(10_000);

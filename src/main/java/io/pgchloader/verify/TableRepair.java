@@ -99,6 +99,9 @@ public final class TableRepair implements Reconciler {
     private Result mend(Request request, TableCheck check, long started) throws SQLException {
         // judged: versions below the cutoff; tombstoned: only where version + 1 µs stays below the horizon
         long belowMicros = Math.min(check.cutoffMicros(), check.horizonMicros() - 1);
+        // rows stamped in the future are compared, but copied only by the cycle's future stream, which first
+        // keeps the watermarks below them (a copy from here would let one pass for the stream's progress)
+        long aheadMicros = check.horizonMicros();
         List<String> tombstones = new ArrayList<>();
         List<String> copies = new ArrayList<>();
         long[] versionsBack = new long[1];
@@ -144,6 +147,9 @@ public final class TableRepair implements Reconciler {
                     if (chRow.version() < belowMicros) {
                         tombstones.add(chLiteral(check, chRow.key()));
                     }
+                } else if (pgRow.settled() && pgRow.version() >= aheadMicros) {
+                    // stamped in the future: the future stream's (see above)
+                    return true;
                 } else if (pgRow.settled() && (chRow == null || chRow.version() < pgRow.version()
                         || chRow.version() == pgRow.version() && chRow.hash() != pgRow.hash())) {
                     // missing, older, or with other values at the same version: a copy at that version replaces it
@@ -181,6 +187,8 @@ public final class TableRepair implements Reconciler {
                 condition = "(" + check.pgKeyText() + ") = ANY(?)";
                 parameter = copies.toArray(String[]::new);
             }
+            // a row changed into the future since it was compared waits for the future stream, as above
+            condition += " AND " + check.pgBelowHorizon();
         }
         return new Result(Math.max(pgRows, chRows), keysRead[0], tombstoned, left, copies.size(), condition, parameter,
                 seconds(started), note);
