@@ -170,6 +170,30 @@ class FutureRowsTest extends LoaderTestBase {
         assertEquals(0, cycle().batches());
     }
 
+    /** The limit moves only after a stream's rows are in; a cycle killed before leaves it lower. */
+    @Test
+    void a_limit_a_killed_cycle_left_behind_reads_more_again_never_less() throws Exception {
+        eventsTable("timestamptz");
+        loader.start();
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'first' FROM generate_series(1, 10) g",
+                "INSERT INTO events (id, payload, created_at) VALUES (100, 'tomorrow', now() + interval '1 day')");
+        cycle();
+        String older = targetComment();
+        assertTrue(older.contains("rows stamped in the future"), older);
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'second' FROM generate_series(11, 20) g");
+        cycle();
+        assertFalse(targetComment().equals(older), "the limit moved up");
+        // as if that cycle had been killed after its INSERTs, before it moved the limit
+        loader.ch("ALTER TABLE events MODIFY COMMENT '" + older.replace("'", "\\'") + "'");
+        loader.pg("INSERT INTO events (id, payload) SELECT g, 'third' FROM generate_series(21, 30) g");
+
+        SyncStatus.Outcome after = cycle();
+
+        assertEquals(20, after.rowsCreated(), "rows 11 to 20 again, and the new ones: " + after.message());
+        assertSameRows();
+        assertEquals(0, cycle().batches());
+    }
+
     @Test
     void verify_compares_rows_stamped_in_the_future() throws Exception {
         eventsTable("timestamptz");
