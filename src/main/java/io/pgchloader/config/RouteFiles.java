@@ -55,40 +55,25 @@ public final class RouteFiles {
         Map<String, Map<String, String>> defaults = new HashMap<>();
         List<Map<?, ?>> templated = new ArrayList<>();
         List<String> problems = new ArrayList<>();
-        for (Path file : yamlFiles(routesDir, problems)) {
-            Object document;
-            try {
-                document = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
-            } catch (IOException | RuntimeException e) {
-                // Camel reports malformed YAML itself, with line numbers
-                continue;
-            }
-            if (!(document instanceof List<?> entries)) {
-                continue;
-            }
-            for (Object entry : entries) {
-                if (!(entry instanceof Map<?, ?> map)) {
-                    continue;
-                }
-                if (map.get("routeTemplate") instanceof Map<?, ?> template && template.get("id") != null) {
-                    Set<String> names = new LinkedHashSet<>();
-                    Map<String, String> given = new HashMap<>();
-                    if (template.get("parameters") instanceof List<?> parameters) {
-                        for (Object p : parameters) {
-                            if (p instanceof Map<?, ?> parameter && parameter.get("name") != null) {
-                                names.add(parameter.get("name").toString());
-                                if (parameter.get("defaultValue") != null) {
-                                    given.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
-                                }
+        for (Map<?, ?> map : entries(routesDir, problems)) {
+            if (map.get("routeTemplate") instanceof Map<?, ?> template && template.get("id") != null) {
+                Set<String> names = new LinkedHashSet<>();
+                Map<String, String> given = new HashMap<>();
+                if (template.get("parameters") instanceof List<?> parameters) {
+                    for (Object p : parameters) {
+                        if (p instanceof Map<?, ?> parameter && parameter.get("name") != null) {
+                            names.add(parameter.get("name").toString());
+                            if (parameter.get("defaultValue") != null) {
+                                given.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
                             }
                         }
                     }
-                    templates.put(template.get("id").toString(), names);
-                    defaults.put(template.get("id").toString(), given);
                 }
-                if (map.get("templatedRoute") instanceof Map<?, ?> route) {
-                    templated.add(route);
-                }
+                templates.put(template.get("id").toString(), names);
+                defaults.put(template.get("id").toString(), given);
+            }
+            if (map.get("templatedRoute") instanceof Map<?, ?> route) {
+                templated.add(route);
             }
         }
         List<TemplatedRoute> found = new ArrayList<>();
@@ -154,31 +139,17 @@ public final class RouteFiles {
     public static List<Map<String, String>> templatedRoutes(Path routesDir, String templateId) {
         Map<String, String> defaults = new HashMap<>();
         List<Map<?, ?>> templated = new ArrayList<>();
-        for (Path file : yamlFiles(routesDir, new ArrayList<>())) {
-            Object document;
-            try {
-                document = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
-            } catch (IOException | RuntimeException e) {
-                continue;
-            }
-            if (!(document instanceof List<?> entries)) {
-                continue;
-            }
-            for (Object entry : entries) {
-                if (!(entry instanceof Map<?, ?> map)) {
-                    continue;
-                }
-                if (map.get("routeTemplate") instanceof Map<?, ?> template && templateId.equals(String.valueOf(template.get("id")))
-                        && template.get("parameters") instanceof List<?> parameters) {
-                    for (Object p : parameters) {
-                        if (p instanceof Map<?, ?> parameter && parameter.get("name") != null && parameter.get("defaultValue") != null) {
-                            defaults.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
-                        }
+        for (Map<?, ?> map : entries(routesDir, new ArrayList<>())) {
+            if (map.get("routeTemplate") instanceof Map<?, ?> template && templateId.equals(String.valueOf(template.get("id")))
+                    && template.get("parameters") instanceof List<?> parameters) {
+                for (Object p : parameters) {
+                    if (p instanceof Map<?, ?> parameter && parameter.get("name") != null && parameter.get("defaultValue") != null) {
+                        defaults.put(parameter.get("name").toString(), parameter.get("defaultValue").toString());
                     }
                 }
-                if (map.get("templatedRoute") instanceof Map<?, ?> route && templateId.equals(String.valueOf(route.get("routeTemplateRef")))) {
-                    templated.add(route);
-                }
+            }
+            if (map.get("templatedRoute") instanceof Map<?, ?> route && templateId.equals(String.valueOf(route.get("routeTemplateRef")))) {
+                templated.add(route);
             }
         }
         List<Map<String, String>> routes = new ArrayList<>();
@@ -195,6 +166,27 @@ public final class RouteFiles {
             routes.add(values);
         }
         return routes;
+    }
+
+    /** The top-level entries of every YAML file of the folder; Camel reports malformed YAML itself, with line numbers. */
+    private static List<Map<?, ?>> entries(Path routesDir, List<String> problems) {
+        List<Map<?, ?>> found = new ArrayList<>();
+        for (Path file : yamlFiles(routesDir, problems)) {
+            Object document;
+            try {
+                document = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
+            } catch (IOException | RuntimeException e) {
+                continue;
+            }
+            if (document instanceof List<?> entries) {
+                for (Object entry : entries) {
+                    if (entry instanceof Map<?, ?> map) {
+                        found.add(map);
+                    }
+                }
+            }
+        }
+        return found;
     }
 
     private static List<Path> yamlFiles(Path dir, List<String> problems) {
