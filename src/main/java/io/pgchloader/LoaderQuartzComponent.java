@@ -1,6 +1,6 @@
 package io.pgchloader;
 
-import io.pgchloader.config.CronSchedule;
+import io.pgchloader.common.CronSchedule;
 import java.util.Map;
 import org.apache.camel.Endpoint;
 import org.apache.camel.component.quartz.QuartzComponent;

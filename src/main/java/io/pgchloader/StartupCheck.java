@@ -2,7 +2,7 @@ package io.pgchloader;
 
 import io.pgchloader.common.LogText;
 import io.pgchloader.common.SyncException;
-import io.pgchloader.config.CronSchedule;
+import io.pgchloader.common.CronSchedule;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.cycle.TableSync;

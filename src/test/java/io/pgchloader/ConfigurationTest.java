@@ -356,6 +356,17 @@ class ConfigurationTest {
         assertTrue(line.contains("parameter cron is \"not a cron\"") && line.contains("parameter enabled is \"yes\""), line);
     }
 
+    @Test
+    void refuses_a_reconcile_cron_that_is_no_schedule_before_connecting() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-nightly", "table", "events", "reconcileCron", "15 3 * *"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "sync-nightly", new String[] {"--once"});
+
+        assertTrue(line.contains("route sync-nightly: parameter reconcileCron is \"15 3 * *\", which is no schedule"), line);
+    }
+
     private Path routesWith(String templatedRoutes) throws IOException {
         Path routes = Files.createDirectories(tmp.resolve("checked-routes"));
         Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));

@@ -53,6 +53,9 @@ class PlanTest extends LoaderTestBase {
                 + " ENGINE = ReplacingMergeTree(`_version`, `_is_deleted`) ORDER BY (`id`)\n"), output);
         assertTrue(output.matches("(?s).*\\| sync-events: next cycle: backfill in key order: about 2,[45]\\d\\d rows \\(PostgreSQL's"
                 + " estimate\\) in 3 chunk\\(s\\) of up to 1,000 rows.*"), output);
+        assertTrue(output.matches("(?s).*\\| sync-orders: next cycle: reconcile \\(tombstones for keys deleted in PostgreSQL, stale"
+                + " rows copied again\\) in the first cycle after \\d{4}-\\d\\d-\\d\\d 03:15:00 [^(]+\\(reconcileCron \"0 15 3 \\* \\* \\?\"\\)"
+                + " of a scheduled loader; under --once only --repair reconciles\n.*"), output);
         assertTrue(output.contains("| write horizon: rows stamped before "), output);
         assertTrue(output.contains("| Plan: 2 of 2 table(s) can run; nothing was written"), output);
         assertEquals(0, loader.chLong("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'"));

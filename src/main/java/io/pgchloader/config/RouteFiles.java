@@ -1,5 +1,6 @@
 package io.pgchloader.config;
 
+import io.pgchloader.common.CronSchedule;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ public final class RouteFiles {
 
     /** Parameters checked by value: the value the templatedRoute gives, else the template's default. */
     private static final String CRON = "cron";
+    private static final String RECONCILE_CRON = "reconcileCron";
     private static final String ENABLED = "enabled";
 
     private RouteFiles() {
@@ -112,17 +114,24 @@ public final class RouteFiles {
         return found;
     }
 
-    /** The values Camel would only trip over later: the schedule, and the switch that keeps a table out. */
-    private static void checkValues(String id, Map<String, String> values, Set<String> known, List<String> problems) {
-        String cron = values.get(CRON);
+    private static void checkSchedule(String id, String name, String cron, Set<String> known, List<String> problems) {
         // a placeholder ({{env:SYNC_CRON}}) is Camel's to expand; its value is checked where it is used
-        if (known.contains(CRON) && cron != null && !cron.contains("{{")) {
+        if (known.contains(name) && cron != null && !cron.contains("{{")) {
             try {
                 CronSchedule.parse(cron);
             } catch (IllegalArgumentException e) {
-                problems.add("route " + id + ": parameter cron is \"" + cron + "\", which is no schedule (" + e.getMessage()
-                        + "): write " + CronSchedule.EXAMPLES + ".");
+                problems.add("route " + id + ": parameter " + name + " is \"" + cron + "\", which is no schedule ("
+                        + e.getMessage() + "): write " + CronSchedule.EXAMPLES + ".");
             }
+        }
+    }
+
+    /** The values Camel would only trip over later: the schedule, and the switch that keeps a table out. */
+    private static void checkValues(String id, Map<String, String> values, Set<String> known, List<String> problems) {
+        checkSchedule(id, CRON, values.get(CRON), known, problems);
+        String reconcile = values.get(RECONCILE_CRON);
+        if (reconcile != null && !reconcile.isBlank()) {
+            checkSchedule(id, RECONCILE_CRON, reconcile, known, problems);
         }
         String enabled = values.get(ENABLED);
         if (known.contains(ENABLED) && enabled != null && !enabled.contains("{{")

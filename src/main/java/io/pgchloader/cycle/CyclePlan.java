@@ -9,6 +9,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,6 +24,8 @@ import java.util.Optional;
  * rows, and its chunks), or the rows waiting in each stream below the write horizon.
  */
 public final class CyclePlan {
+
+    private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss xxx");
 
     private CyclePlan() {
     }
@@ -73,7 +78,22 @@ public final class CyclePlan {
                     .append(String.format("%,d", waiting(env, cycle))).append(" row(s) to read");
         }
         lines.add(streams + " (rows tied on a watermark only where ClickHouse lacks them)");
+        if (target.exists()) {
+            lines.add(reconciliation(sync));
+        }
         return lines;
+    }
+
+    /**
+     * When the table is next reconciled. reconcileCron counts from the start of a process, so a loader run
+     * from cron with {@code --once} never reaches a fire: its reconciliation is the {@code --repair} line.
+     */
+    private static String reconciliation(TableSync sync) {
+        return sync.nextReconciliation()
+                .map(next -> "reconcile (tombstones for keys deleted in PostgreSQL, stale rows copied again) in the first"
+                        + " cycle after " + SHOWN.format(ZonedDateTime.ofInstant(next, ZoneId.systemDefault())) + " (reconcileCron \"" + sync.getReconcileCron()
+                        + "\") of a scheduled loader; under --once only --repair reconciles")
+                .orElse("reconcile: never on its own (reconcileCron is empty); --repair reconciles");
     }
 
     private static long waiting(SyncEnvironment env, SyncCycle cycle) throws SQLException {

@@ -3,6 +3,7 @@ package io.pgchloader.cycle;
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.RowBinaryInsert;
 import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.CronSchedule;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.common.LogText;
 import io.pgchloader.common.SyncException;
@@ -15,19 +16,16 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
-import org.quartz.CronExpression;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -196,15 +194,23 @@ public class TableSync implements CamelContextAware {
 
     /** Whether reconcileCron fired since the last reconciliation (never when it is empty). */
     private boolean reconcileDue() {
+        Optional<Instant> next = nextReconciliation();
+        return next.isPresent() && !next.get().isAfter(Instant.now());
+    }
+
+    /**
+     * When reconcileCron next fires after the last reconciliation (or the start of this process): the first
+     * cycle from then on reconciles. Empty when reconcileCron is empty or never fires again.
+     */
+    public Optional<Instant> nextReconciliation() {
         if (reconcileCron.isBlank()) {
-            return false;
+            return Optional.empty();
         }
         try {
-            Date next = new CronExpression(reconcileCron).getNextValidTimeAfter(Date.from(reconciledAt));
-            return next != null && !next.toInstant().isAfter(Instant.now());
-        } catch (ParseException e) {
-            throw new SyncException("reconcileCron " + reconcileCron + " is not a Quartz cron expression (" + e.getMessage()
-                    + "): fix the templatedRoute parameter, for example \"0 15 3 * * ?\" for 03:15 every night.");
+            return Optional.ofNullable(CronSchedule.parse(reconcileCron).nextFireAfter(reconciledAt));
+        } catch (IllegalArgumentException e) {
+            throw new SyncException("reconcileCron " + reconcileCron + " is no schedule (" + e.getMessage()
+                    + "): fix the templatedRoute parameter, for example \"15 3 * * *\" for 03:15 every night.");
         }
     }
 
@@ -538,6 +544,11 @@ public class TableSync implements CamelContextAware {
 
     public void setSoftDeleteColumn(String softDeleteColumn) {
         this.softDeleteColumn = softDeleteColumn == null ? "" : softDeleteColumn.strip();
+    }
+
+    /** The reconcileCron parameter as written (empty: never on its own). */
+    public String getReconcileCron() {
+        return reconcileCron;
     }
 
     public void setReconcileCron(String reconcileCron) {

@@ -1,4 +1,4 @@
-package io.pgchloader.config;
+package io.pgchloader.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

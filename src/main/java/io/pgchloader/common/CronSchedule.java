@@ -1,4 +1,4 @@
-package io.pgchloader.config;
+package io.pgchloader.common;
 
 import java.text.ParseException;
 import java.time.Instant;
