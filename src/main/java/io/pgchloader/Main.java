@@ -92,8 +92,7 @@ public final class Main {
     }
 
     private static Settings applyLogLevel(Settings settings) {
-        ch.qos.logback.classic.Logger own = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.pgchloader");
-        own.setLevel(ch.qos.logback.classic.Level.toLevel(settings.get(Setting.LOG_LEVEL)));
+        LogSetup.ownLevel(settings.get(Setting.LOG_LEVEL));
         return settings;
     }
 

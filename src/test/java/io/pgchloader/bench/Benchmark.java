@@ -58,6 +58,8 @@ public final class Benchmark {
     private final List<Variant> variants = new ArrayList<>();
     private boolean incremental = true;
     private int rounds = 1;
+    private final List<IdleVariant> idleVariants = new ArrayList<>();
+    private int idleRounds = 5;
     private String heap = "256m";
     private Path jfrDir;
     private Path work;
@@ -66,6 +68,28 @@ public final class Benchmark {
 
     record Variant(String label, Map<String, String> parameters, Integer fetchSize, Path template, List<String> jvm,
                    String classPath) {
+    }
+
+    /**
+     * JVM options for the start-up comparison of an idle {@code --once}. {@code archive=FILE}: one unmeasured
+     * training run writes a class data sharing archive there ({@code -XX:ArchiveClassesAtExit}), and the
+     * measured runs map it ({@code -XX:SharedArchiveFile}).
+     */
+    record IdleVariant(String label, List<String> jvm, Path archive) {
+        static IdleVariant parse(String spec) {
+            String[] parts = spec.trim().split("\\s+");
+            List<String> jvm = new ArrayList<>();
+            Path archive = null;
+            for (int i = 1; i < parts.length; i++) {
+                String[] kv = parts[i].split("=", 2);
+                switch (kv[0]) {
+                    case "jvm" -> jvm.add(kv[1]);
+                    case "archive" -> archive = Path.of(kv[1]).toAbsolutePath();
+                    default -> throw new IllegalArgumentException("unknown idle variant option " + parts[i]);
+                }
+            }
+            return new IdleVariant(parts[0], jvm, archive);
+        }
     }
 
     record Run(String label, int exit, double wallSeconds, double cycleSeconds, long created, long updated, long batches,
@@ -90,6 +114,8 @@ public final class Benchmark {
                 case "--jfr" -> b.jfrDir = Path.of(args[++i]).toAbsolutePath();
                 case "--no-incremental" -> b.incremental = false;
                 case "--rounds" -> b.rounds = Integer.parseInt(args[++i]);
+                case "--idle" -> b.idleVariants.add(IdleVariant.parse(args[++i]));
+                case "--idle-rounds" -> b.idleRounds = Integer.parseInt(args[++i]);
                 case "--heap" -> b.heap = args[++i];
                 case "--loader-classpath" -> b.loaderClassPath = args[++i];
                 case "--work" -> b.work = Path.of(args[++i]).toAbsolutePath();
@@ -483,10 +509,56 @@ public final class Benchmark {
         printLoaderTimeline(r.output);
         Run idle = runLoader(label + "-idle", dir, env, jvm, database);
         say("no-change --once (fixed cost): end to end %.2f s, cycle's own line %.2f s", idle.wallSeconds, idle.cycleSeconds);
+        if (!idleVariants.isEmpty()) {
+            idleStarts(dir, env, database);
+        }
 
         explainStreams(marks);
         timeWatermarkQuery(database);
         return r.exit == 0 && r.created == changes && r.updated == changes;
+    }
+
+    /**
+     * What a cron run costs when there is nothing to do: each idle variant's {@code --once}, rounds
+     * alternating between the variants so a busy moment of a shared machine hits them all.
+     */
+    private void idleStarts(Path dir, Map<String, String> env, String database) throws Exception {
+        for (IdleVariant v : idleVariants) {
+            if (v.archive() != null) {
+                Files.deleteIfExists(v.archive());
+                List<String> training = new ArrayList<>(v.jvm());
+                training.add("-XX:ArchiveClassesAtExit=" + v.archive());
+                Run r = runLoader(v.label() + "-training", dir, env, training, database);
+                say("%s: training run wrote %s (%,d KB) in %.2f s, exit %d", v.label(), v.archive(),
+                        Files.size(v.archive()) / 1024, r.wallSeconds, r.exit);
+            }
+        }
+        Map<String, List<Run>> runs = new LinkedHashMap<>();
+        for (int round = 1; round <= idleRounds; round++) {
+            for (IdleVariant v : idleVariants) {
+                List<String> jvm = new ArrayList<>(v.jvm());
+                if (v.archive() != null) {
+                    jvm.add("-XX:SharedArchiveFile=" + v.archive());
+                }
+                Run r = runLoader(v.label() + "-idle-" + round, dir, env, jvm, database);
+                if (r.exit != 0 || r.created != 0 || r.updated != 0) {
+                    throw new IllegalStateException(v.label() + ": an idle --once exited " + r.exit + " or moved rows:\n" + r.output);
+                }
+                runs.computeIfAbsent(v.label(), k -> new ArrayList<>()).add(r);
+            }
+        }
+        say("");
+        say("=== Idle --once on %,d rows, medians of %d rounds (-Xmx%s) ===", rows, idleRounds, heap);
+        say("%-16s %8s %12s %8s %12s %9s  %s", "variant", "wall s", "(min..max)", "cpu s", "cycle line s", "peakRSS", "JVM options");
+        for (IdleVariant v : idleVariants) {
+            List<Run> rs = runs.get(v.label());
+            List<Double> walls = rs.stream().map(Run::wallSeconds).toList();
+            say("%-16s %8.2f %5.2f..%-5.2f %8.2f %12.2f %6d MB  %s%s", v.label(), median(walls), Collections.min(walls),
+                    Collections.max(walls), median(rs.stream().map(Run::loaderCpu).toList()),
+                    median(rs.stream().map(Run::cycleSeconds).toList()),
+                    rs.stream().mapToLong(Run::peakRssKb).max().orElse(0) / 1024, String.join(" ", v.jvm()),
+                    v.archive() == null ? "" : " + CDS archive");
+        }
     }
 
     private void printLoaderTimeline(String output) {
