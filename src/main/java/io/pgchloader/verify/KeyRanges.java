@@ -68,6 +68,9 @@ abstract class KeyRanges {
      */
     abstract KeyRanges refine(int parts);
 
+    /** The range of {@code coarser}, which this grid was refined from (directly or not), that holds range b. */
+    abstract int parentIn(KeyRanges coarser, int b);
+
     /** The condition that selects any of the given ranges. */
     abstract String pgWhereAny(List<Integer> buckets);
 
@@ -109,10 +112,14 @@ abstract class KeyRanges {
 
         @Override
         String chBucket() {
-            String raw = fitsLong
+            return "least(greatest(" + chRawBucket() + ", 0), " + (count - 1) + ")";
+        }
+
+        /** The range number of keys between the bounds; below 0 or from count on for keys outside them. */
+        private String chRawBucket() {
+            return fitsLong
                     ? "intDiv((toInt64(" + chColumn + ") - (" + lo + ")) * " + count + ", " + span + ")"
                     : "toInt64(intDiv((toInt128(" + chColumn + ") - toInt128('" + lo + "')) * " + count + ", toInt128('" + span + "')))";
-            return "least(greatest(" + raw + ", 0), " + (count - 1) + ")";
         }
 
         /** First key of range b: lo + ceil(b * span / count). */
@@ -156,13 +163,34 @@ abstract class KeyRanges {
         }
 
         @Override
+        int parentIn(KeyRanges coarser, int b) {
+            IntegerRanges c = (IntegerRanges) coarser;
+            // the same bounds: range b's first key k lies in floor((k - lo) * count / span) there
+            return start(b).subtract(c.lo).multiply(BigInteger.valueOf(c.count)).divide(c.span).intValueExact();
+        }
+
+        @Override
         String pgWhereAny(List<Integer> buckets) {
             return runs(buckets, pgColumn);
         }
 
+        /**
+         * ClickHouse takes a thousand {@code OR}ed ranges badly (3.7 s for 200,000 rows, where the same rows
+         * by their range number {@code IN} a set take 0.3 s): the range number in a set, within the span of
+         * the first to the last range, which the primary key's index can use.
+         */
         @Override
         String chWhereAny(List<Integer> buckets) {
-            return runs(buckets, chColumn);
+            if (buckets.size() <= 1) {
+                return runs(buckets, chColumn);
+            }
+            List<Integer> sorted = buckets.stream().sorted().toList();
+            StringBuilder set = new StringBuilder();
+            for (int b : sorted) {
+                set.append(set.length() == 0 ? "" : ", ").append(b);
+            }
+            return "(" + chColumn + " BETWEEN " + start(sorted.get(0)) + " AND " + end(sorted.get(sorted.size() - 1)) + " AND "
+                    + chRawBucket() + " IN (" + set + "))";
         }
 
         /** Consecutive ranges joined, so the database reads each run of the key in one index range. */
@@ -241,6 +269,11 @@ abstract class KeyRanges {
         @Override
         KeyRanges split(int b) {
             return null;
+        }
+
+        @Override
+        int parentIn(KeyRanges coarser, int b) {
+            return b % coarser.count;
         }
 
         @Override

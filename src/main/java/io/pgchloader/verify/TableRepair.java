@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -57,16 +58,24 @@ public final class TableRepair implements Reconciler {
     private static final int TOMBSTONES_PER_INSERT = 1_000;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
 
+    /**
+     * Ranges one query may list: ClickHouse parses 256 KiB of query by default, and a range number takes up
+     * to 12 characters. More are selected by the ranges of a coarser level that hold them (see {@link Selection}).
+     */
+    static final int LISTED = 10_000;
+
     private final SyncEnvironment env;
     private final long fetchRows;
+    private final int listed;
 
     public TableRepair(SyncEnvironment env) {
-        this(env, FETCH_ROWS);
+        this(env, FETCH_ROWS, LISTED);
     }
 
-    TableRepair(SyncEnvironment env, long fetchRows) {
+    TableRepair(SyncEnvironment env, long fetchRows, int listed) {
         this.env = env;
         this.fetchRows = fetchRows;
+        this.listed = listed;
     }
 
     @Override
@@ -111,37 +120,43 @@ public final class TableRepair implements Reconciler {
 
         // level by level: one aggregate query per side over every range that still differs and is large;
         // the first level is already 32 times finer than --verify's, so scattered differences cost one scan
-        KeyRanges grid = check.keyRanges().refine(PARTS);
-        Map<Integer, long[]>[] sums = check.aggregates(grid, "TRUE", "1");
+        List<KeyRanges> grids = new ArrayList<>(List.of(check.keyRanges().refine(PARTS)));
+        Map<Integer, long[]>[] sums = check.aggregates(grids.get(0), "TRUE", "1");
         for (long[] p : sums[0].values()) {
             pgRows += p[0];
         }
         for (long[] c : sums[1].values()) {
             chRows += c[0];
         }
-        List<String> pgListed = new ArrayList<>();
-        List<String> chListed = new ArrayList<>();
+        Selection walked = new Selection(grids, listed);
+        Set<Integer> large = null;
         for (int level = 0; ; level++) {
-            List<Integer> large = new ArrayList<>();
-            List<Integer> small = new ArrayList<>();
+            KeyRanges grid = grids.get(level);
+            Set<Integer> larger = new TreeSet<>();
             for (int bucket : differing(sums)) {
+                // a coarser selection (see Selection) brings in ranges whose parent was equal: not this level's
+                if (large != null && !large.contains(grid.parentIn(grids.get(level - 1), bucket))) {
+                    continue;
+                }
                 long rows = Math.max(sums[0].getOrDefault(bucket, new long[4])[0], sums[1].getOrDefault(bucket, new long[4])[0]);
-                (rows > fetchRows && level < MAX_LEVELS ? large : small).add(bucket);
+                if (rows > fetchRows && level < MAX_LEVELS) {
+                    larger.add(bucket);
+                } else {
+                    walked.add(level, bucket);
+                }
             }
-            if (!small.isEmpty()) {
-                pgListed.add("(" + grid.pgWhereAny(small) + ")");
-                chListed.add("(" + grid.chWhereAny(small) + ")");
-            }
-            if (large.isEmpty()) {
+            if (larger.isEmpty()) {
                 break;
             }
-            KeyRanges finer = grid.refine(PARTS);
-            sums = check.aggregates(finer, grid.pgWhereAny(large), grid.chWhereAny(large));
-            grid = finer;
+            large = larger;
+            Selection next = new Selection(grids, listed);
+            large.forEach(b -> next.add(grids.size() - 1, b));
+            grids.add(grid.refine(PARTS));
+            sums = check.aggregates(grids.get(level + 1), next.pgWhere(), next.chWhere());
         }
-        if (!pgListed.isEmpty()) {
+        if (!walked.isEmpty()) {
             // one pass in key order over every small range that differs, both sides at once
-            check.walk(String.join(" OR ", pgListed), String.join(" OR ", chListed), false, (pgRow, chRow, chCopies) -> {
+            check.walk(walked.pgWhere(), walked.chWhere(), false, (pgRow, chRow, chCopies) -> {
                 keysRead[0] += (pgRow == null ? 0 : 1) + chCopies;
                 if (pgRow == null) {
                     if (chRow.version() < belowMicros) {
@@ -244,6 +259,62 @@ public final class TableRepair implements Reconciler {
     }
 
     /** The ranges whose row count or hash sum differs between the two sides. */
+    /**
+     * The ranges of several levels one query selects, the same on both sides. When they are more than one
+     * query may list, those of the finest level are replaced by their parents, level by level, until they
+     * fit: a selection can grow (its extra rows are equal on both sides, and the walk finds nothing to do
+     * with them, the aggregates drop ranges whose parent was not chosen), it never loses a row, and PostgreSQL
+     * and ClickHouse always see the same rows, or a key one side left out would look deleted.
+     */
+    private static final class Selection {
+
+        private final List<KeyRanges> grids;
+        private final int listed;
+        private final TreeMap<Integer, Set<Integer>> byLevel = new TreeMap<>();
+
+        Selection(List<KeyRanges> grids, int listed) {
+            this.grids = grids;
+            this.listed = listed;
+        }
+
+        void add(int level, int bucket) {
+            byLevel.computeIfAbsent(level, l -> new TreeSet<>()).add(bucket);
+        }
+
+        boolean isEmpty() {
+            return byLevel.isEmpty();
+        }
+
+        String pgWhere() {
+            return where(true);
+        }
+
+        String chWhere() {
+            return where(false);
+        }
+
+        private String where(boolean postgres) {
+            fit();
+            List<String> parts = new ArrayList<>();
+            byLevel.forEach((level, buckets) -> {
+                List<Integer> list = List.copyOf(buckets);
+                parts.add("(" + (postgres ? grids.get(level).pgWhereAny(list) : grids.get(level).chWhereAny(list)) + ")");
+            });
+            return String.join(" OR ", parts);
+        }
+
+        /** The finest level's ranges replaced by their parents while the whole list is too long (level 0 always fits). */
+        private void fit() {
+            while (byLevel.values().stream().mapToInt(Set::size).sum() > listed && byLevel.lastKey() > 0) {
+                int finest = byLevel.lastKey();
+                Set<Integer> buckets = byLevel.remove(finest);
+                for (int b : buckets) {
+                    add(finest - 1, grids.get(finest).parentIn(grids.get(finest - 1), b));
+                }
+            }
+        }
+    }
+
     private static List<Integer> differing(Map<Integer, long[]>[] sums) {
         Set<Integer> buckets = new TreeSet<>(sums[0].keySet());
         buckets.addAll(sums[1].keySet());
