@@ -1,5 +1,6 @@
 package io.pgchloader.cycle;
 
+import io.pgchloader.clickhouse.KeyTexts;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.postgres.PgColumn;
 import io.pgchloader.postgres.SourceTable;
@@ -77,14 +78,14 @@ final class HeldVersions {
     static Missing compare(SyncEnvironment env, SourceTable source, List<String> key, String targetName, String pgWhere,
                            Object pgBound, String chWhere, String version) throws SQLException {
         List<PgColumn> columns = key.stream().map(k -> source.column(k).orElseThrow()).toList();
-        String pgSql = "SELECT " + columns.stream().map(HeldVersions::pgText).collect(Collectors.joining(", ")) + ", "
+        String pgSql = "SELECT " + columns.stream().map(KeyTexts::pg).collect(Collectors.joining(", ")) + ", "
                 + "(extract(epoch FROM " + Identifiers.pg(version) + ") * 1000000)::bigint"
                 + " FROM " + Identifiers.pg(source.schema(), source.table()) + " WHERE " + pgWhere
-                + " ORDER BY " + columns.stream().map(c -> pgText(c) + " COLLATE \"C\"").collect(Collectors.joining(", "));
+                + " ORDER BY " + columns.stream().map(c -> KeyTexts.pg(c) + " COLLATE \"C\"").collect(Collectors.joining(", "));
         // ClickHouse compares strings by their bytes, as PostgreSQL's "C" collation does
-        String chSql = "SELECT " + columns.stream().map(c -> "toString(" + Identifiers.ch(c.name()) + ")").collect(Collectors.joining(", "))
+        String chSql = "SELECT " + columns.stream().map(KeyTexts::ch).collect(Collectors.joining(", "))
                 + ", toUnixTimestamp64Micro(" + Identifiers.ch(version) + ") FROM " + targetName + " WHERE " + chWhere
-                + " ORDER BY " + String.join(", ", columns.stream().map(c -> "toString(" + Identifiers.ch(c.name()) + ")").toList())
+                + " ORDER BY " + String.join(", ", columns.stream().map(KeyTexts::ch).toList())
                 + " SETTINGS output_format_decimal_trailing_zeros = 0";
         List<String> missing = new ArrayList<>();
         try (Connection pg = env.postgres().getConnection(); Connection ch = env.clickHouse().getConnection()) {
@@ -126,29 +127,11 @@ final class HeldVersions {
         }
         // the filter selects the missing rows by PostgreSQL's own text of their keys, so each matches itself;
         // a composite key joined by a separator can at worst select a held row too, which is harmless
-        String joined = columns.stream().map(HeldVersions::pgText).collect(Collectors.joining(" || chr(31) || "));
-        return new Missing(missing.size(), joined + " IN (" + missing.stream().map(HeldVersions::pgLiteral)
+        String joined = columns.stream().map(KeyTexts::pg).collect(Collectors.joining(" || chr(31) || "));
+        return new Missing(missing.size(), joined + " IN (" + missing.stream().map(KeyTexts::pgLiteral)
                 .collect(Collectors.joining(", ")) + ")");
     }
 
-    /** A key column's text in PostgreSQL, as ClickHouse's toString renders the column the loader made of it. */
-    static String pgText(PgColumn column) {
-        String c = Identifiers.pg(column.name());
-        return switch (column.type().name()) {
-            // text() of char(n) drops the padding the loader keeps; concat uses the output function
-            case "bpchar" -> "concat(" + c + ")";
-            case "numeric" -> "trim_scale(" + c + ")::text";
-            case "date" -> "to_char(" + c + ", 'YYYY-MM-DD')";
-            case "timestamp" -> "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')";
-            case "timestamptz" -> "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
-            default -> c + "::text";
-        };
-    }
-
-    /** An escape string literal: means the same whatever standard_conforming_strings says. */
-    static String pgLiteral(String text) {
-        return "E'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'";
-    }
 
     /** One key of a list, its columns' texts (null when a text is NULL) and the version. */
     private record Entry(String[] key, byte[][] bytes, long micros) {

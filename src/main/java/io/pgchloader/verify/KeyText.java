@@ -1,9 +1,9 @@
 package io.pgchloader.verify;
 
+import io.pgchloader.clickhouse.KeyTexts;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.postgres.PgColumn;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
  * The canonical text of a row's key and version, rendered identically by PostgreSQL and ClickHouse, so
@@ -41,30 +41,11 @@ final class KeyText {
     }
 
     static String pg(List<PgColumn> key) {
-        return key.stream().map(KeyText::pg).collect(Collectors.joining(" || chr(31) || "));
+        return KeyTexts.pg(key);
     }
 
     static String ch(List<PgColumn> key) {
-        return key.size() == 1 ? ch(key.get(0))
-                : "concat(" + key.stream().map(KeyText::ch).collect(Collectors.joining(", '\\x1F', ")) + ")";
-    }
-
-    private static String pg(PgColumn column) {
-        String c = Identifiers.pg(column.name());
-        return switch (column.type().name()) {
-            // text() of char(n) drops the padding the loader keeps; concat uses the output function
-            case "bpchar" -> "concat(" + c + ")";
-            case "numeric" -> "trim_scale(" + c + ")::text";
-            case "date" -> "to_char(" + c + ", 'YYYY-MM-DD')";
-            case "timestamp" -> "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')";
-            case "timestamptz" -> "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
-            default -> c + "::text";
-        };
-    }
-
-    private static String ch(PgColumn column) {
-        // DateTime64(6) renders with six decimals, Decimal without trailing zeros (the query pins that setting)
-        return "toString(" + Identifiers.ch(column.name()) + ")";
+        return KeyTexts.ch(key);
     }
 
     /** Version in microseconds, PostgreSQL: per column, since created and updated may differ in type. */
@@ -96,11 +77,11 @@ final class KeyText {
         }
         String c = Identifiers.pg(column.name());
         String pg = switch (type) {
-            case "int2", "int4", "int8", "oid", "numeric", "uuid", "date", "timestamp", "timestamptz", "bpchar" -> pg(column);
+            case "int2", "int4", "int8", "oid", "numeric", "uuid", "date", "timestamp", "timestamptz", "bpchar" -> KeyTexts.pg(column);
             // booleans and everything the loader stores as PostgreSQL's own text render as that text
             default -> c + "::text";
         };
-        String ch = chType.replace("Nullable(", "").startsWith("String") ? Identifiers.ch(column.name()) : ch(column);
+        String ch = chType.replace("Nullable(", "").startsWith("String") ? Identifiers.ch(column.name()) : KeyTexts.ch(column);
         return new String[] {"CASE WHEN " + c + " IS NULL THEN 'n' ELSE 'v' || " + pg + " END",
                 "ifNull(concat('v', " + ch + "), 'n')"};
     }
