@@ -45,6 +45,10 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         root.setLevel(Level.WARN);
         root.addAppender(console);
         context.getLogger(OWN).setLevel(Level.INFO);
+        // a ZooKeeper client warns with a stack trace every second while the ensemble is away; the loader's own
+        // cluster lines say once that the connection went and once that it came back
+        context.getLogger("org.apache.zookeeper").setLevel(Level.ERROR);
+        context.getLogger("org.apache.curator").setLevel(Level.ERROR);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 

@@ -162,6 +162,15 @@ class ConfigurationTest {
     }
 
     @Test
+    void a_lock_dir_and_a_zookeeper_together_are_refused_before_connecting() {
+        Map<String, String> raw = new LinkedHashMap<>(validEnvironment());
+        raw.put("CLUSTER_LOCK_DIR", "/var/lib/pg-ch-loader/locks");
+        raw.put("CLUSTER_ZOOKEEPER", "zk1:2181,zk2:2181");
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> Settings.of(raw));
+        assertTrue(e.getMessage().startsWith("CLUSTER_LOCK_DIR and CLUSTER_ZOOKEEPER are both set: keep one"), e.getMessage());
+    }
+
+    @Test
     void a_jmx_password_of_spaces_only_is_refused_like_an_empty_one() {
         Map<String, String> raw = new LinkedHashMap<>(validEnvironment());
         raw.put("JMX_PORT", "9999");

@@ -59,8 +59,13 @@ public enum Setting {
     CLUSTER_LOCK_DIR("", Kind.TEXT, "Folder shared by every instance on this host for high availability: each table is"
             + " synced by whichever instance holds its lock file there, and another takes over within seconds when that"
             + " one dies. Empty (the default) turns high availability off."),
-    CLUSTER_NAMESPACE("pg-ch-loader", Kind.TEXT, "Prefix of the lock names in CLUSTER_LOCK_DIR (one lock per table"
-            + " route); instances that sync the same tables must use the same value."),
+    CLUSTER_ZOOKEEPER("", Kind.TEXT, "ZooKeeper (or ClickHouse Keeper) connect string, host:port[,host:port...], for"
+            + " loaders on many hosts: each table is synced by one of the loaders that share it, the tables are spread"
+            + " evenly over them, and another takes a table over within seconds when its loader dies. Empty (the"
+            + " default) turns it off; not together with CLUSTER_LOCK_DIR."),
+    CLUSTER_NAMESPACE("pg-ch-loader", Kind.TEXT, "Prefix of the lock names in CLUSTER_LOCK_DIR, or the ZooKeeper node"
+            + " under which CLUSTER_ZOOKEEPER's elections live (one per table route); instances that sync the same"
+            + " tables must use the same value."),
 
     CDC_SLOT("pg_ch_loader", Kind.TEXT, "Logical replication slot the CDC tables (template pg-cdc-to-clickhouse) are"
             + " streamed from: one per loader and database, shared by all its CDC tables, created when missing. It keeps"

@@ -86,6 +86,10 @@ public final class Settings {
             problems.add("JMX_READONLY_USER is the same user as JMX_USER: give the read-only login a"
                     + " name of its own.");
         }
+        if (!values.get(Setting.CLUSTER_LOCK_DIR).isBlank() && !values.get(Setting.CLUSTER_ZOOKEEPER).isBlank()) {
+            problems.add("CLUSTER_LOCK_DIR and CLUSTER_ZOOKEEPER are both set: keep one (CLUSTER_ZOOKEEPER for loaders"
+                    + " on several hosts, CLUSTER_LOCK_DIR for loaders on one host).");
+        }
         if (problems.size() == 1) {
             throw new ConfigurationException(problems.get(0));
         }

@@ -8,13 +8,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.apache.camel.CamelContext;
 import org.apache.camel.NamedNode;
 import org.apache.camel.cluster.CamelClusterEventListener;
 import org.apache.camel.cluster.CamelClusterService;
+import org.apache.camel.cluster.CamelClusterView;
 import org.apache.camel.component.file.cluster.FileLockClusterService;
 import org.apache.camel.impl.cluster.ClusteredRoutePolicy;
+import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.spi.RoutePolicy;
 import org.apache.camel.spi.RoutePolicyFactory;
@@ -48,13 +52,47 @@ public final class HighAvailability implements RoutePolicyFactory {
     static final int HEARTBEAT_TIMEOUT_MULTIPLIER = 3;
 
     private final CamelClusterService service;
-    private final String namespacePrefix;
-    private final Path lockDir;
+    /** The lock of a namespace, as the log lines name it. */
+    private final UnaryOperator<String> lockOf;
+    /** The namespace of a table route's lock. */
+    private final UnaryOperator<String> namespaceOf;
+    /** Spreads the tables over the instances; null where the service cannot hand a table over. */
+    private final TableBalancer balancer;
 
-    private HighAvailability(CamelClusterService service, String namespacePrefix, Path lockDir) {
+    private HighAvailability(CamelClusterService service, UnaryOperator<String> lockOf, UnaryOperator<String> namespaceOf,
+            TableBalancer balancer) {
         this.service = service;
-        this.namespacePrefix = namespacePrefix;
-        this.lockDir = lockDir;
+        this.lockOf = lockOf;
+        this.namespaceOf = namespaceOf;
+        this.balancer = balancer;
+    }
+
+    /**
+     * Loaders on many hosts: leadership from a ZooKeeper ensemble, connected here so that an unreachable
+     * one stops the loader at start (exit 1) instead of leaving every table without a leader.
+     */
+    private static void installZooKeeper(Main main, Settings settings, String connectString) {
+        String namespace = fileName(settings.get(Setting.CLUSTER_NAMESPACE));
+        ZooKeeperLeadership service = new ZooKeeperLeadership(connectString, namespace);
+        service.connect();
+        TableBalancer balancer = new TableBalancer();
+        main.bind("clusterService", service);
+        main.bind("tableLeadership", new HighAvailability(service, n -> "the lock " + service.pathOf(n) + " in ZooKeeper",
+                HighAvailability::fileName, balancer));
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport camelMain) {
+                balancer.start(camelMain.getCamelContext());
+            }
+
+            @Override
+            public void beforeStop(BaseMainSupport camelMain) {
+                balancer.stop();
+            }
+        });
+        LOG.info("High availability: tables are led through ZooKeeper at {} (instance {}), spread evenly over the loaders"
+                + " that share it; a table moves to another loader about {} s after its leader dies",
+                connectString, service.memberId(), ZooKeeperLeadership.SESSION_TIMEOUT_MS / 1000);
     }
 
     /**
@@ -65,6 +103,11 @@ public final class HighAvailability implements RoutePolicyFactory {
      */
     public static void install(Main main, Settings settings) {
         String dir = settings.get(Setting.CLUSTER_LOCK_DIR);
+        String zooKeeper = settings.get(Setting.CLUSTER_ZOOKEEPER);
+        if (!zooKeeper.isBlank()) {
+            installZooKeeper(main, settings, zooKeeper);
+            return;
+        }
         if (dir.isBlank()) {
             return;
         }
@@ -87,7 +130,9 @@ public final class HighAvailability implements RoutePolicyFactory {
         service.setHeartbeatTimeoutMultiplier(HEARTBEAT_TIMEOUT_MULTIPLIER);
         // camel-main adds cluster services and route policy factories found in the registry to the context
         main.bind("clusterService", service);
-        main.bind("tableLeadership", new HighAvailability(service, fileName(settings.get(Setting.CLUSTER_NAMESPACE)), root));
+        String prefix = fileName(settings.get(Setting.CLUSTER_NAMESPACE));
+        main.bind("tableLeadership", new HighAvailability(service, namespace -> "the lock " + root.resolve(namespace),
+                routeId -> prefix + "-" + routeId, null));
         LOG.info("High availability: a table syncs only on the instance holding its lock in {}; the others stand by"
                 + " and take over about {} s after it dies", root, HEARTBEAT_TIMEOUT_MULTIPLIER * LOCK_INTERVAL_MS / 1000 + 1);
     }
@@ -97,18 +142,31 @@ public final class HighAvailability implements RoutePolicyFactory {
         if (!(node instanceof RouteDefinition route) || !isTableRoute(route)) {
             return null;
         }
-        String namespace = namespacePrefix + "-" + fileName(routeId);
+        String namespace = namespaceOf.apply(fileName(routeId));
         try {
             ClusteredRoutePolicy policy = ClusteredRoutePolicy.forNamespace(service, namespace);
             policy.setCamelContext(camelContext);
-            service.getView(namespace).addEventListener((CamelClusterEventListener.Leadership) (view, leader) -> {
-                if (leader != null && leader.isLocal()) {
-                    LOG.info("{}: this instance holds the lock {} and syncs the table", routeId, lockDir.resolve(namespace));
+            CamelClusterView view = service.getView(namespace);
+            boolean[] leads = {false};
+            view.addEventListener((CamelClusterEventListener.Leadership) (v, leader) -> {
+                // the policy decides by the local member; so do these lines (and only on a change)
+                boolean now = v.getLocalMember().isLeader();
+                synchronized (leads) {
+                    if (now == leads[0]) {
+                        return;
+                    }
+                    leads[0] = now;
+                }
+                if (now) {
+                    LOG.info("{}: this instance holds {} and syncs the table", routeId, lockOf.apply(namespace));
                 } else {
-                    LOG.info("{}: lock {} released; standing by while another instance syncs the table", routeId,
-                            lockDir.resolve(namespace));
+                    LOG.info("{}: {} released; standing by while another instance syncs the table", routeId,
+                            lockOf.apply(namespace));
                 }
             });
+            if (balancer != null && view instanceof ZooKeeperLeadership.TableLatch latch) {
+                balancer.add(routeId, latch);
+            }
             return policy;
         } catch (Exception e) {
             throw new IllegalStateException("cannot set up high availability for route " + routeId + ": " + e.getMessage(), e);

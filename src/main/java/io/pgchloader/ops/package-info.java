@@ -1,6 +1,7 @@
 /**
- * Running in production: health checks, Prometheus metrics, the HTTP server and high availability by lock
- * files. Reads the cycle's status board and observes cycles; never reads or writes a table itself.
+ * Running in production: health checks, Prometheus metrics, the HTTP server and high availability (lock
+ * files on one host, ZooKeeper elections across hosts). Reads the cycle's status board and observes
+ * cycles; never reads or writes a table itself.
  */
 @Room(mayUse = {"app", "common", "config", "cycle"})
 package io.pgchloader.ops;
