@@ -38,6 +38,8 @@ public final class TargetTable {
      * sets it.
      */
     public static final String DELETED_COLUMN = "_is_deleted";
+    /** The minmax index on {@link #VERSION_COLUMN} that keeps the watermark query flat however large the table. */
+    public static final String VERSION_INDEX = "pgch_version";
 
     private final String database;
     private final String table;
@@ -50,9 +52,12 @@ public final class TargetTable {
     private final long rows;
     private final String engineFull;
     private final Map<String, String> defaults;
+    /** Data skipping indexes: name to expression. */
+    private final Map<String, String> skipIndexes;
 
     private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
-                        String comment, String sortingKey, long rows, String engineFull, Map<String, String> defaults) {
+                        String comment, String sortingKey, long rows, String engineFull, Map<String, String> defaults,
+                        Map<String, String> skipIndexes) {
         this.database = database;
         this.table = table;
         this.columns = columns;
@@ -63,6 +68,7 @@ public final class TargetTable {
         this.rows = rows;
         this.engineFull = engineFull;
         this.defaults = defaults;
+        this.skipIndexes = skipIndexes;
     }
 
     public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
@@ -73,6 +79,7 @@ public final class TargetTable {
         String sortingKey = null;
         String engineFull = null;
         Map<String, String> defaults = new HashMap<>();
+        Map<String, String> skipIndexes = new HashMap<>();
         long rows = 0;
         try (Connection connection = clickHouse.getConnection()) {
             try (PreparedStatement ps = connection.prepareStatement(
@@ -100,9 +107,18 @@ public final class TargetTable {
                         }
                     }
                 }
+                try (PreparedStatement ps = connection.prepareStatement(
+                        "SELECT name, expr, type FROM system.data_skipping_indices WHERE database = " + Identifiers.chString(database)
+                                + " AND table = " + Identifiers.chString(table));
+                     ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        skipIndexes.put(rs.getString(1), rs.getString(3) + " " + rs.getString(2));
+                    }
+                }
             }
         }
-        return new TargetTable(database, table, columns, computed, engine, comment, sortingKey, rows, engineFull, defaults);
+        return new TargetTable(database, table, columns, computed, engine, comment, sortingKey, rows, engineFull, defaults,
+                skipIndexes);
     }
 
     /**
@@ -114,6 +130,36 @@ public final class TargetTable {
         return engineFull != null && engineFull.replace("`", "").contains(", " + DELETED_COLUMN + ")")
                 && defaults.getOrDefault(VERSION_COLUMN, "").startsWith("DEFAULT ")
                 && columns.containsKey(DELETED_COLUMN);
+    }
+
+    /**
+     * Whether the watermark query may skip parts of the table by {@link #VERSION_INDEX}: the index is there and
+     * {@link #VERSION_COLUMN} is what the loader makes it, the updated value or else the created one, so a
+     * row with {@code updated >= x} (or never updated, with {@code created >= x}) has {@code _version >= x}.
+     * Tombstones set their own version, but have neither (created 1970, updated NULL). Any other default
+     * (a table made by hand, a column renamed since) and the query reads without skipping.
+     */
+    public boolean prunesByVersion(String createdColumn, String updatedColumn) {
+        return ("minmax " + VERSION_COLUMN).equals(skipIndexes.get(VERSION_INDEX)) && defaultIsVersionOf(createdColumn, updatedColumn);
+    }
+
+    /**
+     * What gives a target made before {@link #VERSION_INDEX} existed that index: nothing when it has it, or
+     * when its version is not the loader's own (the index would not serve). ADD INDEX changes the metadata
+     * only; parts written from then on carry the index, older ones get it as they merge (or at once with
+     * {@code MATERIALIZE INDEX}), and until then the watermark query reads them whole, as before.
+     */
+    public List<String> addVersionIndex(String createdColumn, String updatedColumn) {
+        if (skipIndexes.containsKey(VERSION_INDEX) || !holdsDeletes() || isCdcTarget()
+                || !defaultIsVersionOf(createdColumn, updatedColumn)) {
+            return List.of();
+        }
+        return List.of("ALTER TABLE " + qualifiedName() + " ADD " + versionIndexSql());
+    }
+
+    private boolean defaultIsVersionOf(String createdColumn, String updatedColumn) {
+        String expected = "DEFAULT coalesce(" + updatedColumn + ", " + createdColumn + ")";
+        return expected.equals(defaults.getOrDefault(VERSION_COLUMN, "").replace("`", ""));
     }
 
     /** Whether the table is what {@link #createCdcSql} creates: a version the loader sends, and tombstones. */
@@ -409,10 +455,19 @@ public final class TargetTable {
         return "CREATE TABLE IF NOT EXISTS " + Identifiers.ch(database, table) + " (\n"
                 + columnList + ",\n"
                 + "    " + Identifiers.ch(VERSION_COLUMN) + " DateTime64(6, 'UTC') DEFAULT " + version + ",\n"
-                + "    " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT " + deletedExpression + "\n"
+                + "    " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT " + deletedExpression + ",\n"
+                + "    " + versionIndexSql() + "\n"
                 + ") ENGINE = ReplacingMergeTree(" + Identifiers.ch(VERSION_COLUMN) + ", " + Identifiers.ch(DELETED_COLUMN) + ")\n"
                 + "ORDER BY (" + Identifiers.chList(key) + ")"
                 + (comment == null ? "" : "\nCOMMENT " + Identifiers.chString(comment));
+    }
+
+    /**
+     * The index clause of {@link #VERSION_INDEX}. The rows of the last minutes sit in the newest parts, and in
+     * a few granules of the merged ones, so a query for versions above the last watermark reads those.
+     */
+    public static String versionIndexSql() {
+        return "INDEX " + VERSION_INDEX + " " + Identifiers.ch(VERSION_COLUMN) + " TYPE minmax GRANULARITY 1";
     }
 
     /** The type of {@link #VERSION_COLUMN} in a CDC target: a change's commit LSN (high half) and its order in the transaction. */

@@ -91,6 +91,11 @@ public final class SyncCycle implements RowCounts {
     private final Instant startedAt = Instant.now();
 
     private long targetRows;
+    /** The watermarks of the table's last cycle, in microseconds: the query looks at or above them (null: everywhere). */
+    private Long createdBound;
+    private Long updatedBound;
+    private boolean prunesByVersion;
+    private boolean watermarkPending = true;
     private Instant createdMark;
     private Instant updatedMark;
     private Stream stream;
@@ -192,15 +197,58 @@ public final class SyncCycle implements RowCounts {
                 + (createdLimit == null ? "" : " AND toUnixTimestamp64Micro(" + created + ") < " + createdLimit) + ")";
         String updatedMark = updatedLimit == null ? "maxOrNull(" + updated + ")"
                 : "maxIfOrNull(" + updated + ", toUnixTimestamp64Micro(" + updated + ") < " + updatedLimit + ")";
-        return "WITH (SELECT " + createdMark + " FROM " + targetName + ") AS cm,"
-                + " (SELECT " + updatedMark + " FROM " + targetName + ") AS um"
-                + " SELECT count() AS target_rows, toUnixTimestamp64Micro(cm) AS created_mark, toUnixTimestamp64Micro(um) AS updated_mark,"
-                + " uniqExactIf(" + keyTuple + ", isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
-                + " uniqExactIf(" + keyTuple + ", " + updated + " = um) AS updated_keys_at_mark,"
-                + " countIf(isNull(" + updated + ") AND toUnixTimestamp64Micro(" + created + ") >= " + limitToLeave(Stream.created)
+        // Each part its own scan, each narrowed to the versions it can be about. A watermark is the largest
+        // value at or above the last one, when any is there: the same as the largest of all. The conditions
+        // on _version follow from the others (see TargetTable.prunesByVersion) and only let ClickHouse skip
+        // granules by the index.
+        return "WITH (SELECT " + createdMark + " FROM " + targetName + where(atOrAbove(created, createdBound)) + ") AS cm,"
+                + " (SELECT " + updatedMark + " FROM " + targetName + where(atOrAbove(updated, updatedBound)) + ") AS um"
+                + " SELECT (SELECT count() FROM " + targetName + ") AS target_rows,"
+                + " toUnixTimestamp64Micro(cm) AS created_mark, toUnixTimestamp64Micro(um) AS updated_mark,"
+                + " (SELECT uniqExact(" + keyTuple + ") FROM " + targetName + " WHERE " + versionAtLeast("cm")
+                + "isNull(" + updated + ") AND " + created + " = cm) AS created_keys_at_mark,"
+                + " (SELECT uniqExact(" + keyTuple + ") FROM " + targetName + " WHERE " + versionAtLeast("um")
+                + updated + " = um) AS updated_keys_at_mark,"
+                + " (SELECT count() FROM " + targetName + " WHERE " + versionAtLeast(limitToLeave(Stream.created))
+                + "isNull(" + updated + ") AND toUnixTimestamp64Micro(" + created + ") >= " + limitToLeave(Stream.created)
                 + ") AS created_ahead,"
-                + " countIf(toUnixTimestamp64Micro(" + updated + ") >= " + limitToLeave(Stream.updated) + ") AS updated_ahead"
-                + " FROM " + targetName;
+                + " (SELECT count() FROM " + targetName + " WHERE " + versionAtLeast(limitToLeave(Stream.updated))
+                + "toUnixTimestamp64Micro(" + updated + ") >= " + limitToLeave(Stream.updated) + ") AS updated_ahead";
+    }
+
+    /** Rows of the column at or above a bound in microseconds; null for none. */
+    private String atOrAbove(String column, Long bound) {
+        return bound == null ? null : versionAtLeast(bound) + "toUnixTimestamp64Micro(" + column + ") >= " + bound;
+    }
+
+    private static String where(String condition) {
+        return condition == null ? "" : " WHERE " + condition;
+    }
+
+    /** The skipping condition for a bound in microseconds, followed by AND; nothing when the table cannot skip. */
+    private String versionAtLeast(long micros) {
+        return prunesByVersion ? Identifiers.ch(TargetTable.VERSION_COLUMN) + " >= fromUnixTimestamp64Micro(toInt64(" + micros
+                + "), 'UTC') AND " : "";
+    }
+
+    /** The same for a bound that is a DateTime64 expression, such as a watermark of this query. */
+    private String versionAtLeast(String expression) {
+        return prunesByVersion ? Identifiers.ch(TargetTable.VERSION_COLUMN) + " >= " + expression + " AND " : "";
+    }
+
+    /**
+     * Reads the watermarks at or above these (those of the last cycle, in microseconds; null where none),
+     * and lets ClickHouse skip granules by the version index where the table allows it.
+     */
+    void readWatermarkAbove(Long createdBound, Long updatedBound, boolean prunesByVersion) {
+        this.createdBound = createdBound;
+        this.updatedBound = updatedBound;
+        this.prunesByVersion = prunesByVersion;
+    }
+
+    /** Whether the watermark query is still to run (again, over the whole target, when the bounds found nothing). */
+    public boolean isWatermarkPending() {
+        return watermarkPending;
     }
 
     /**
@@ -228,9 +276,18 @@ public final class SyncCycle implements RowCounts {
     /** Takes the row of {@link #getWatermarkSql()} as camel-jdbc returns it. */
     public void acceptWatermark(Object result) {
         Map<?, ?> row = result instanceof List<?> list ? (Map<?, ?>) list.get(0) : (Map<?, ?>) result;
-        targetRows = ((Number) row.get("target_rows")).longValue();
         createdMark = parseMark(row.get("created_mark"));
         updatedMark = parseMark(row.get("updated_mark"));
+        if ((createdBound != null && createdMark == null) || (updatedBound != null && updatedMark == null)) {
+            // nothing at or above the last watermark any more (rows removed in ClickHouse): ask the whole target
+            createdBound = null;
+            updatedBound = null;
+            return;
+        }
+        watermarkPending = false;
+        table.rememberWatermarks(createdMark == null ? null : PgToClickHouse.microsOf(createdMark),
+                updatedMark == null ? null : PgToClickHouse.microsOf(updatedMark));
+        targetRows = ((Number) row.get("target_rows")).longValue();
         keysAtMark[Stream.created.ordinal()] = ((Number) row.get("created_keys_at_mark")).longValue();
         keysAtMark[Stream.updated.ordinal()] = ((Number) row.get("updated_keys_at_mark")).longValue();
         rowsAhead[Stream.created.ordinal()] = ((Number) row.get("created_ahead")).longValue();
@@ -298,7 +355,8 @@ public final class SyncCycle implements RowCounts {
         String column = streamColumn();
         HeldVersions.Missing missing = HeldVersions.suits(source, key) ? HeldVersions.compare(environment, source, key,
                 targetName, pgNeverUpdated(stream) + Identifiers.pg(column) + " = ?", lower,
-                chNeverUpdated(stream) + "toUnixTimestamp64Micro(" + Identifiers.ch(column) + ") = " + streamStartMark, column)
+                versionAtLeast(streamStartMark) + chNeverUpdated(stream) + "toUnixTimestamp64Micro(" + Identifiers.ch(column)
+                        + ") = " + streamStartMark, column)
                 : null;
         tieCompared[s] = missing != null;
         tie = missing == null ? Tie.READ_AGAIN : missing.none() ? Tie.HELD : Tie.SOME_MISSING;
@@ -329,7 +387,8 @@ public final class SyncCycle implements RowCounts {
             }
             HeldVersions.Missing missing = HeldVersions.suits(source, key) ? HeldVersions.compare(environment, source, key,
                     targetName, pgNeverUpdated(s) + Identifiers.pg(column) + " > ?", bound,
-                    chNeverUpdated(s) + "toUnixTimestamp64Micro(" + Identifiers.ch(column) + ") > " + micros(bound), column)
+                    versionAtLeast(micros(bound)) + chNeverUpdated(s) + "toUnixTimestamp64Micro(" + Identifiers.ch(column) + ") > "
+                            + micros(bound), column)
                     : null;
             if (missing != null && missing.none()) {
                 continue;

@@ -48,6 +48,8 @@ public class TableSync implements CamelContextAware {
     static final Duration IDLE_LINE_EVERY = Duration.ofMinutes(5);
 
     private CamelContext camelContext;
+    /** Created and updated watermarks of the last cycle, in microseconds (see rememberWatermarks). */
+    private volatile Long[] lastWatermarks = {null, null};
     private long idleLineNanos;
     private long idleCycles;
     private boolean toldAboutHiddenActivity;
@@ -99,6 +101,7 @@ public class TableSync implements CamelContextAware {
             fit.addAll(existing.alterToFit(source));
             if (existing.holdsDeletes()) {
                 fit.addAll(existing.alterDeletedDefault(deleted));
+                fit.addAll(existing.addVersionIndex(createdColumn, updatedColumn));
             } else if (!softDeleteColumn.isBlank()) {
                 throw new SyncException("ClickHouse table " + targetName + " cannot hold deletes (it was created before the"
                         + " loader kept them: ENGINE ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ")), but the route"
@@ -144,8 +147,14 @@ public class TableSync implements CamelContextAware {
             limits = WatermarkLimits.in(existing.comment());
             ddl.addAll(shape.fitDdl());
             for (String statement : ddl) {
-                // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
-                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
+                if (statement.contains(" ADD INDEX " + TargetTable.VERSION_INDEX + " ")) {
+                    LOG.info("{}: {} gets the index that keeps the watermark query flat: {} (parts written before get it as"
+                            + " they merge; to build it at once: ALTER TABLE {} MATERIALIZE INDEX {})", source.qualifiedName(),
+                            targetName, LogText.escape(statement), targetName, TargetTable.VERSION_INDEX);
+                } else {
+                    // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
+                    LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
+                }
             }
             Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
             if (unfinished.isPresent()) {
@@ -177,6 +186,10 @@ public class TableSync implements CamelContextAware {
                 existing.exists() ? existing.comment() : "", limits);
         cycle.useKeyBackfill(backfill);
         cycle.futureRows(future[0], future[1]);
+        Long[] marks = lastWatermarks;
+        if (existing.exists()) {
+            cycle.readWatermarkAbove(marks[0], marks[1], existing.prunesByVersion(createdColumn, updatedColumn));
+        }
         String repair = exchange.getVariable(REPAIR_REQUEST, String.class);
         // a target being backfilled (or just created) has nothing to reconcile yet: it waits for the next time
         if (existing.exists() && backfill == null && (repair != null || reconcileDue())) {
@@ -352,6 +365,16 @@ public class TableSync implements CamelContextAware {
 
     public void backfillChunkDone(Exchange exchange) {
         cycle(exchange).backfillChunkDone();
+    }
+
+    /**
+     * The watermarks the last cycle found, in microseconds, where the next one starts looking: ClickHouse
+     * holds rows at them, and only a removal in ClickHouse can take those away (then the next cycle finds
+     * nothing there and reads the whole target). Kept in memory: a restarted loader reads the whole target
+     * once.
+     */
+    void rememberWatermarks(Long created, Long updated) {
+        lastWatermarks = new Long[] {created, updated};
     }
 
     public void acceptWatermark(Exchange exchange) {

@@ -1,13 +1,59 @@
 package io.pgchloader.clickhouse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgchloader.support.TestDatabases;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Reading a target's sorting key, and the Nullable form a column PostgreSQL dropped takes. */
+/**
+ * Reading a target's sorting key, the Nullable form a column PostgreSQL dropped takes, and when the
+ * watermark query may skip granules by version.
+ */
 class TargetTableTest {
+
+    @Test
+    void skips_by_version_only_where_the_version_is_the_loaders_own_and_indexed() throws Exception {
+        String database = TestDatabases.freshDatabase("tt");
+        String columns = "id Int64, `created at` DateTime64(6), updated_at Nullable(DateTime64(6)), _is_deleted UInt8 DEFAULT 0";
+        String engine = " ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY id";
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement();
+             HikariDataSource clickHouse = new HikariDataSource()) {
+            clickHouse.setJdbcUrl(c.getMetaData().getURL());
+            clickHouse.setUsername("default");
+            clickHouse.setPassword(TestDatabases.servers().clickHousePassword());
+            s.execute("CREATE TABLE own (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, `created at`),"
+                    + " " + TargetTable.versionIndexSql() + ")" + engine);
+            s.execute("CREATE TABLE unindexed (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at,"
+                    + " `created at`))" + engine);
+            s.execute("CREATE TABLE other_version (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT now64(6),"
+                    + " " + TargetTable.versionIndexSql() + ")" + engine);
+            s.execute("CREATE TABLE swapped (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT coalesce(`created at`, updated_at),"
+                    + " " + TargetTable.versionIndexSql() + ")" + engine);
+
+            assertTrue(TargetTable.inspect(clickHouse, database, "own").prunesByVersion("created at", "updated_at"));
+            assertFalse(TargetTable.inspect(clickHouse, database, "own").prunesByVersion("created_at", "updated_at"),
+                    "another created column than the version follows");
+            assertFalse(TargetTable.inspect(clickHouse, database, "unindexed").prunesByVersion("created at", "updated_at"));
+            assertFalse(TargetTable.inspect(clickHouse, database, "other_version").prunesByVersion("created at", "updated_at"));
+            assertFalse(TargetTable.inspect(clickHouse, database, "swapped").prunesByVersion("created at", "updated_at"));
+
+            // a target made before the index gets it (a change of metadata), one with another version does not
+            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "own").addVersionIndex("created at", "updated_at"));
+            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "other_version").addVersionIndex("created at", "updated_at"));
+            List<String> add = TargetTable.inspect(clickHouse, database, "unindexed").addVersionIndex("created at", "updated_at");
+            assertEquals(List.of("ALTER TABLE `" + database + "`.`unindexed` ADD INDEX pgch_version `_version` TYPE minmax GRANULARITY 1"),
+                    add);
+            s.execute(add.get(0));
+            assertTrue(TargetTable.inspect(clickHouse, database, "unindexed").prunesByVersion("created at", "updated_at"));
+        }
+    }
 
     @Test
     void reads_a_sorting_key_of_plain_and_quoted_column_names() {
