@@ -11,9 +11,9 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * What the per-cycle watermark costs as the target grows: a ClickHouse target of N rows (created 250 ms
- * apart from 2024, every tenth updated a year later, merged; then 1,000 updates of scattered keys in
- * 2026, in a part of their own; all in the past), once as the loader creates it (with
+ * What the per-cycle watermark costs as the target grows: a ClickHouse target of N rows (a history that
+ * ends an hour ago, created 250 ms apart, every tenth updated once between its creation and now, merged;
+ * then 1,000 updates of scattered keys ten minutes ago, in a part of their own), once as the loader creates it (with
  * the minmax index on {@code _version}) and once as targets made before that index; the loader's first
  * cycle after a start reads the watermark over the whole target, the idle cycles after it read above the
  * last watermark. PostgreSQL holds the first 1,000 rows only (the cycles are idle either way). Test scope;
@@ -67,16 +67,18 @@ public final class WatermarkBenchmark {
                     + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0"
                     + (indexed ? ", " + TargetTable.versionIndexSql() : "")
                     + ") ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY (id)");
+            // a history that ends now: created 250 ms apart, every tenth row updated once at a time between its
+            // creation and now (so updates, too, are spread over the whole history)
+            String created = "(now64(6, 'UTC') - toIntervalHour(1) - toIntervalMillisecond((" + rows + " - number) * 250))";
             s.execute("INSERT INTO facts (id, user_id, amount, note, created_at, updated_at) SELECT number + 1, number % 10000,"
-                    + " (number + 1) / 100, concat('note ', toString(number + 1)),"
-                    + " toDateTime64('2024-01-01 00:00:00', 6, 'UTC') + toIntervalMillisecond((number + 1) * 250),"
-                    + " if((number + 1) % 10 = 0, toDateTime64('2025-01-01 00:00:00', 6, 'UTC') + toIntervalMillisecond((number + 1) * 250), NULL)"
-                    + " FROM numbers(" + rows + ")");
+                    + " (number + 1) / 100, concat('note ', toString(number + 1)), " + created + ","
+                    + " if((number + 1) % 10 = 0, " + created + " + toIntervalMillisecond(cityHash64(number) % ((" + rows
+                    + " - number) * 250 + 1)), NULL) FROM numbers(" + rows + ")");
             s.execute("OPTIMIZE TABLE facts FINAL");
-            // the last minutes: 1,000 updates scattered over the keys, in a part of their own
-            s.execute("INSERT INTO facts (id, user_id, amount, note, created_at, updated_at) SELECT (number * 7919) % "
-                    + rows + " + 1, 0, 0, 'changed', toDateTime64('2024-01-01 00:00:00', 6, 'UTC') + toIntervalMillisecond(((number * 7919) % "
-                    + rows + " + 1) * 250), toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMillisecond(number) FROM numbers(1000)");
+            // the last minutes: 1,000 updates of scattered keys, in a part of their own
+            s.execute("INSERT INTO facts (id, user_id, amount, note, created_at, updated_at) SELECT id, 0, 0, 'changed', created_at,"
+                    + " now64(6, 'UTC') - toIntervalMinute(10) + toIntervalMillisecond(id % 1000) FROM facts FINAL WHERE id IN"
+                    + " (SELECT (number * 7919) % " + rows + " + 1 FROM numbers(1000))");
         }
         System.out.printf("ClickHouse: %,d rows%s in %.1f s%n", rows, indexed ? " (indexed)" : "", (System.nanoTime() - t) / 1e9);
     }
