@@ -50,6 +50,9 @@ public final class TargetTable {
     private final long rows;
     private final String engineFull;
     private final Map<String, String> defaults;
+    /** Null for a plain table; for a Distributed target, the cluster its shard tables are on. */
+    private ClickHouseCluster cluster;
+    private boolean shardTablesMissing;
 
     private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
                         String comment, String sortingKey, long rows, String engineFull, Map<String, String> defaults) {
@@ -63,6 +66,70 @@ public final class TargetTable {
         this.rows = rows;
         this.engineFull = engineFull;
         this.defaults = defaults;
+    }
+
+    /**
+     * A target on a cluster: the Distributed table {@code table} (its columns, defaults and comment) and
+     * its shard tables (engine, sorting key, rows: what keeps one version per key). Refuses a target of
+     * another shape with what to run.
+     */
+    public static TargetTable inspect(DataSource clickHouse, String database, String table, ClickHouseCluster cluster)
+            throws SQLException {
+        TargetTable distributed = inspect(clickHouse, database, table);
+        if (cluster == null) {
+            return distributed;
+        }
+        if (distributed.exists() && (!distributed.engine.equals("Distributed")
+                || !distributed.engineFull.startsWith(cluster.distributedEngine(database, table)))) {
+            throw new SyncException("ClickHouse table " + distributed.qualifiedName() + " is "
+                    + (distributed.engine.equals("Distributed") ? distributed.engineFull : "a " + distributed.engine + " table")
+                    + ", but with CLICKHOUSE_CLUSTER " + cluster.name() + " the target must be a Distributed table over "
+                    + Identifiers.ch(database, ClickHouseCluster.shardTable(table)) + " on every shard: run RENAME TABLE "
+                    + distributed.qualifiedName() + " TO " + Identifiers.ch(database, table + "_old") + " (or DROP TABLE "
+                    + distributed.qualifiedName() + "); the next cycle creates both and backfills them from PostgreSQL.");
+        }
+        String shard = ClickHouseCluster.shardTable(table);
+        String engine = null;
+        String engineFull = null;
+        String sortingKey = null;
+        long rows = 0;
+        try (Connection connection = clickHouse.getConnection();
+             PreparedStatement ps = connection.prepareStatement(
+                     // one replica per shard: the rows of the whole target
+                     "SELECT any(engine), any(engine_full), any(sorting_key), sum(coalesce(total_rows, 0)), count() FROM cluster("
+                             + Identifiers.chString(cluster.name()) + ", system.tables) WHERE database = "
+                             + Identifiers.chString(database) + " AND name = " + Identifiers.chString(shard));
+             ResultSet rs = ps.executeQuery()) {
+            if (rs.next() && rs.getLong(5) > 0) {
+                engine = rs.getString(1);
+                engineFull = rs.getString(2);
+                sortingKey = rs.getString(3);
+                rows = rs.getLong(4);
+            }
+        }
+        int[] present = cluster.shardTablesPresent(database, table);
+        TargetTable target = distributed.exists() && engine != null
+                ? new TargetTable(database, table, distributed.columns, distributed.computed, engine, distributed.comment,
+                sortingKey, rows, engineFull, distributed.defaults)
+                : distributed;
+        target.cluster = cluster;
+        target.shardTablesMissing = present[0] < present[1];
+        return target;
+    }
+
+    /** Whether some host of the cluster lacks the shard table: the loader creates it (with IF NOT EXISTS everywhere). */
+    public boolean shardTablesMissing() {
+        return shardTablesMissing;
+    }
+
+    /** Whether the engine, sorting key and rows are known: a plain table, or a Distributed one with a shard table somewhere. */
+    public boolean shardsKnown() {
+        return !"Distributed".equals(engine);
+    }
+
+    /** A statement that changes the target, on every table it consists of. */
+    private List<String> everyTable(String alter) {
+        return cluster == null ? List.of(alter) : ClickHouseCluster.everyTable(alter, database, table);
     }
 
     public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
@@ -131,7 +198,7 @@ public final class TargetTable {
         if (defaults.getOrDefault(DELETED_COLUMN, "").equals("DEFAULT " + expression)) {
             return List.of();
         }
-        return List.of("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT "
+        return everyTable("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT "
                 + expression);
     }
 
@@ -231,8 +298,8 @@ public final class TargetTable {
             String expected = PgToClickHouse.columnType(column);
             String actual = columns.get(column.name());
             if (actual == null) {
-                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " "
-                        + addedType(column));
+                ddl.addAll(everyTable("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name())
+                        + " " + addedType(column)));
                 continue;
             }
             String misfit = TypeFit.misfit(expected, actual);
@@ -262,7 +329,7 @@ public final class TargetTable {
             }
             String nullable = nullable(type);
             if (nullable != null) {
-                ddl.add("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(name) + " " + nullable);
+                ddl.addAll(everyTable("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(name) + " " + nullable));
             }
         }
         return ddl;

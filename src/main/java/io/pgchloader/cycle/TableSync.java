@@ -2,6 +2,7 @@ package io.pgchloader.cycle;
 
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.RowBinaryInsert;
+import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.common.CronSchedule;
 import io.pgchloader.common.Identifiers;
@@ -92,9 +93,13 @@ public class TableSync implements CamelContextAware {
         String target = targetTable();
         String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         String deleted = TargetTable.deletedExpression(source, softDeleteColumn);
-        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
+        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target, env.cluster());
         List<String> fit = new ArrayList<>();
-        if (existing.exists()) {
+        if (existing.shardTablesMissing() && existing.exists()) {
+            // a shard added to the cluster, or a host a failed cycle did not reach: IF NOT EXISTS leaves the others be
+            fit.addAll(clusterCreateSql(source, key, deleted, null, env));
+        }
+        if (existing.exists() && existing.shardsKnown()) {
             existing.checkSortingKey(source, key);
             fit.addAll(existing.alterToFit(source));
             if (existing.holdsDeletes()) {
@@ -105,7 +110,7 @@ public class TableSync implements CamelContextAware {
                         + " sets softDeleteColumn " + softDeleteColumn + ". Run: "
                         + String.join("; ", migration(source, key, deleted, existing.comment(), env)) + " (or leave softDeleteColumn empty).");
             }
-        } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+        } else if (!existing.exists() && source.column(TargetTable.VERSION_COLUMN).isPresent()) {
             throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
                     + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
         }
@@ -138,12 +143,14 @@ public class TableSync implements CamelContextAware {
         long[] future = futureRows(source, horizon, env);
         boolean byKey = shape.keyOrdered();
         List<String> ddl = new ArrayList<>();
+        // on every host of a cluster, before this host's statements (the comment) run in the route
+        List<String> clusterDdl = new ArrayList<>();
         KeyBackfill backfill = null;
         WatermarkLimits limits = WatermarkLimits.NONE;
         if (existing.exists()) {
             limits = WatermarkLimits.in(existing.comment());
-            ddl.addAll(shape.fitDdl());
-            for (String statement : ddl) {
+            (env.cluster() == null ? ddl : clusterDdl).addAll(shape.fitDdl());
+            for (String statement : shape.fitDdl()) {
                 // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
                 LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
             }
@@ -168,9 +175,17 @@ public class TableSync implements CamelContextAware {
             if (byKey) {
                 backfill = keyBackfill(source, key, horizon.bound(), env);
             }
-            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
-                    backfill == null ? null : KeyBackfill.comment(backfill.horizon())));
+            String comment = backfill == null ? null : KeyBackfill.comment(backfill.horizon());
+            if (env.cluster() == null) {
+                ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
+                        comment));
+            } else {
+                clusterDdl.addAll(clusterCreateSql(source, key, deleted, comment, env));
+            }
             LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
+        }
+        if (env.cluster() != null) {
+            env.cluster().run(clusterDdl);
         }
         RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
         SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert,
@@ -185,6 +200,14 @@ public class TableSync implements CamelContextAware {
                     existing.holdsDeletes(), existing.holdsDeletes() ? List.of() : migration(source, key, deleted, existing.comment(), env)));
         }
         exchange.setVariable("cycle", cycle);
+    }
+
+    /** The shard tables and the Distributed target over them (IF NOT EXISTS: what a host has stays). */
+    private List<String> clusterCreateSql(SourceTable source, List<String> key, String deleted, String comment,
+                                          SyncEnvironment env) throws SQLException {
+        ClickHouseCluster cluster = env.cluster();
+        return cluster.createSql(env.clickHouseDatabase(), targetTable(), source, key, createdColumn, updatedColumn, deleted,
+                comment, cluster.replicated());
     }
 
     private List<String> migration(SourceTable source, List<String> key, String deleted, String comment, SyncEnvironment env) {
