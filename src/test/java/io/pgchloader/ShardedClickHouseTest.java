@@ -179,4 +179,43 @@ class ShardedClickHouseTest extends LoaderTestBase {
         assertEquals(List.of("0"), ch(TwoShards.HOSTS.get(1), "SELECT count() FROM system.tables WHERE database = currentDatabase()"),
                 "nothing was created on the other shard");
     }
+
+    @Test
+    void a_cluster_clickhouse_does_not_know_stops_the_loader_with_exit_code_2_naming_the_clusters_it_has() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)");
+        Map<String, String> env = loader.environment();
+        env.putAll(clusterSettings());
+        env.put("CLICKHOUSE_CLUSTER", "three_shards");
+
+        process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), env, "--once");
+
+        assertEquals(2, process.awaitExit(Duration.ofSeconds(60)), process.output());
+        assertTrue(process.output().contains("CLICKHOUSE_CLUSTER is three_shards, but ClickHouse's system.clusters has no such"
+                + " cluster (it has: " + TwoShards.CLUSTER), process.output());
+        for (String host : TwoShards.HOSTS) {
+            assertEquals(List.of("0"), ch(host, "SELECT count() FROM system.tables WHERE database = currentDatabase()"), host);
+        }
+    }
+
+    @Test
+    void plan_lists_the_shard_table_and_the_distributed_table_it_would_create_and_writes_nothing() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)");
+        Map<String, String> env = loader.environment();
+        env.putAll(clusterSettings());
+
+        process = LoaderProcess.start(Files.createDirectories(tmp.resolve("work")), env, "--plan");
+
+        assertEquals(0, process.awaitExit(Duration.ofSeconds(60)), process.output());
+        assertTrue(process.output().contains("next cycle: create the target on every host of cluster two_shards: CREATE TABLE IF NOT"
+                + " EXISTS `" + loader.database + "`.`items_shard`"), process.output());
+        assertTrue(process.output().contains("ENGINE = Distributed('two_shards', '" + loader.database
+                + "', 'items_shard', cityHash64(`id`))"), process.output());
+        for (String host : TwoShards.HOSTS) {
+            assertEquals(List.of("0"), ch(host, "SELECT count() FROM system.tables WHERE database = currentDatabase()"), host);
+        }
+    }
 }

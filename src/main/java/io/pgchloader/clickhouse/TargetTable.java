@@ -88,6 +88,8 @@ public final class TargetTable {
                     + distributed.qualifiedName() + " TO " + Identifiers.ch(database, table + "_old") + " (or DROP TABLE "
                     + distributed.qualifiedName() + "); the next cycle creates both and backfills them from PostgreSQL.");
         }
+        // first: it refuses a cluster system.clusters does not know, with the names it does
+        int[] present = cluster.shardTablesPresent(database, table);
         String shard = ClickHouseCluster.shardTable(table);
         String engine = null;
         String engineFull = null;
@@ -107,7 +109,6 @@ public final class TargetTable {
                 rows = rs.getLong(4);
             }
         }
-        int[] present = cluster.shardTablesPresent(database, table);
         TargetTable target = distributed.exists() && engine != null
                 ? new TargetTable(database, table, distributed.columns, distributed.computed, engine, distributed.comment,
                 sortingKey, rows, engineFull, distributed.defaults)
