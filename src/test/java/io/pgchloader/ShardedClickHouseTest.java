@@ -1,6 +1,7 @@
 package io.pgchloader;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgchloader.cycle.SyncStatus;
@@ -178,6 +179,28 @@ class ShardedClickHouseTest extends LoaderTestBase {
                 + " must be a Distributed table over `" + loader.database + "`.`items_shard` on every shard: run RENAME TABLE"), process.output());
         assertEquals(List.of("0"), ch(TwoShards.HOSTS.get(1), "SELECT count() FROM system.tables WHERE database = currentDatabase()"),
                 "nothing was created on the other shard");
+    }
+
+    @Test
+    void a_distributed_target_that_shards_by_anything_but_the_key_hash_is_refused_and_nothing_is_written() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO items VALUES (1, now(), NULL)");
+        for (String host : TwoShards.HOSTS) {
+            chExecute(host, "CREATE TABLE items_shard (id Int64, created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
+                    + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0)"
+                    + " ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY id");
+            chExecute(host, "CREATE TABLE items AS items_shard ENGINE = Distributed('two_shards', currentDatabase(), 'items_shard', rand())");
+        }
+        loader.start(clusterSettings());
+
+        SyncStatus.Outcome refused = loader.cycle(ROUTE);
+
+        assertFalse(refused.succeeded());
+        assertTrue(refused.message().contains("but the loader shards by cityHash64(id) so that every version of a key is on one shard"),
+                refused.message());
+        assertEquals(List.of("0"), ch(TwoShards.HOSTS.get(0), "SELECT count() FROM items"));
     }
 
     @Test

@@ -256,18 +256,20 @@ public final class ClickHouseCluster {
     }
 
     /**
-     * How many hosts hold the shard table, and how many hosts there are: the loader creates what is
-     * missing when they differ.
+     * How many shards hold the shard table, and how many shards there are: the loader creates what is
+     * missing when they differ. One replica per shard answers (any that is up), so a replica that is down
+     * does not stop the table; a replica is never short of the table the others of its shard have,
+     * because DDL goes to every host.
      */
     public int[] shardTablesPresent(String database, String table) throws SQLException {
-        int hosts = hosts().size();
+        long shards = hosts().stream().map(Host::shard).distinct().count();
         try (Connection connection = local.getConnection();
-             PreparedStatement ps = connection.prepareStatement("SELECT count() FROM clusterAllReplicas("
+             PreparedStatement ps = connection.prepareStatement("SELECT count() FROM cluster("
                      + Identifiers.chString(name) + ", system.tables) WHERE database = " + Identifiers.chString(database)
                      + " AND name = " + Identifiers.chString(shardTable(table)));
              ResultSet rs = ps.executeQuery()) {
             rs.next();
-            return new int[] {rs.getInt(1), hosts};
+            return new int[] {rs.getInt(1), (int) shards};
         }
     }
 }

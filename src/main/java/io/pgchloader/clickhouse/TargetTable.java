@@ -52,6 +52,7 @@ public final class TargetTable {
     private final Map<String, String> defaults;
     /** Null for a plain table; for a Distributed target, the cluster its shard tables are on. */
     private ClickHouseCluster cluster;
+    private String distributedEngineFull;
     private boolean shardTablesMissing;
 
     private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
@@ -114,6 +115,7 @@ public final class TargetTable {
                 sortingKey, rows, engineFull, distributed.defaults)
                 : distributed;
         target.cluster = cluster;
+        target.distributedEngineFull = distributed.engineFull;
         target.shardTablesMissing = present[0] < present[1];
         return target;
     }
@@ -366,6 +368,27 @@ public final class TargetTable {
                 + " TABLE " + qualifiedName() + " TO " + rename + " (or DROP TABLE " + qualifiedName() + "); the next cycle"
                 + " creates it ordered by the key and backfills it from PostgreSQL. (If the key changed by mistake, set the"
                 + " templatedRoute parameter primaryKey to the target's sorting key.)");
+    }
+
+    /**
+     * Stops the table when its Distributed target does not shard by the hash the loader uses: versions of
+     * a key spread over shards, and FINAL (which merges within each shard) would show a key more than once.
+     */
+    public void checkShardingKey(List<String> key) {
+        if (cluster == null) {
+            return;
+        }
+        String expected = "cityHash64(" + String.join(", ", key) + ")";
+        String prefix = cluster.distributedEngine(database, table);
+        String actual = distributedEngineFull.substring(prefix.length()).replace("`", "");
+        if (actual.startsWith(expected + ")") || actual.startsWith(expected + ", ")) {
+            return;
+        }
+        throw new SyncException("ClickHouse table " + qualifiedName() + " is " + distributedEngineFull + ", but the loader"
+                + " shards by " + expected + " so that every version of a key is on one shard (FINAL merges only within a"
+                + " shard): DROP TABLE " + qualifiedName() + " and create it again as " + prefix + "cityHash64("
+                + Identifiers.chList(key) + ")) (the shard tables keep their rows only if each key is already on the shard"
+                + " that hash picks; else drop those too and let the loader backfill).");
     }
 
     /** A sorting key without the parentheses around the whole of it, as ClickHouse shows {@code ORDER BY (id)}. */

@@ -99,6 +99,9 @@ public class TableSync implements CamelContextAware {
             // a shard added to the cluster, or a host a failed cycle did not reach: IF NOT EXISTS leaves the others be
             fit.addAll(clusterCreateSql(source, key, deleted, null, env));
         }
+        if (existing.exists()) {
+            existing.checkShardingKey(key);
+        }
         if (existing.exists() && existing.shardsKnown()) {
             existing.checkSortingKey(source, key);
             fit.addAll(existing.alterToFit(source));
