@@ -47,13 +47,19 @@ class ShardedClickHouseTest extends LoaderTestBase {
 
     /** PostgreSQL's items table of {@code rows} rows, the database on both shards, and a loader on the cluster. */
     private void items(int rows) throws Exception {
+        items(rows, Map.of());
+    }
+
+    private void items(int rows, Map<String, String> settings) throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
         TwoShards.createDatabase(loader.database);
         loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
                         + " created_at timestamptz NOT NULL, updated_at timestamptz)",
                 "INSERT INTO items SELECT g, 'item ' || g, g * 1.25, now() - interval '1 hour' + g * interval '1 ms', NULL"
                         + " FROM generate_series(1, " + rows + ") g");
-        loader.start(clusterSettings());
+        Map<String, String> all = clusterSettings();
+        all.putAll(settings);
+        loader.start(all);
     }
 
     private List<String> ch(String host, String sql) throws SQLException {
@@ -146,6 +152,29 @@ class ShardedClickHouseTest extends LoaderTestBase {
         Verifier.Report after = Verifier.of(loader.app()).run();
         assertEquals(Verifier.EQUAL, after.exitCode(), String.join("\n", after.lines()));
         assertEqualToPostgres();
+    }
+
+    @Test
+    void rows_an_insert_left_on_one_shard_only_when_the_other_refused_them_do_not_move_the_watermark_past_the_missing_ones()
+            throws Exception {
+        // no retries: the cycle fails at the first refusal
+        items(300, Map.of("RETRY_MAX_ATTEMPTS", "0"));
+        loader.succeedingCycle(ROUTE);
+        // the second shard refuses the new rows: the first one takes its part of the same INSERT
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard ADD CONSTRAINT old_rows_only CHECK id <= 300");
+        loader.pg("INSERT INTO items SELECT g, 'new ' || g, g, now() - interval '10 minutes' + g * interval '1 ms', NULL FROM generate_series(301, 700) g");
+
+        SyncStatus.Outcome failed = loader.cycle(ROUTE);
+
+        assertFalse(failed.succeeded(), failed.message());
+        assertTrue(shardRows(TwoShards.HOSTS.get(0)) + shardRows(TwoShards.HOSTS.get(1)) > 300,
+                "the first shard holds some of the new rows, the second none");
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard DROP CONSTRAINT old_rows_only");
+        loader.succeedingCycle(ROUTE);
+        assertEqualToPostgres();
+        assertEquals(List.of(""), ch(TwoShards.HOSTS.get(0),
+                "SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'items'"),
+                "the watermark is no longer held once the window is in");
     }
 
     @Test

@@ -253,6 +253,9 @@ public final class SyncCycle implements RowCounts {
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
         if (stream == Stream.created || stream == Stream.updated) {
             planWindow();
+            if (environment.cluster() != null) {
+                holdWatermarkWhileSending();
+            }
         } else if (stream == Stream.future) {
             planFuture();
         }
@@ -376,6 +379,25 @@ public final class SyncCycle implements RowCounts {
         }
         comment = text;
         limits = next;
+    }
+
+    /** Below every value a DateTime64 column holds: a watermark taken below it is none, and the stream reads everything. */
+    private static final long BEFORE_ANY_ROW = PgToClickHouse.microsOf(Instant.parse("1900-01-01T00:00:00Z"));
+
+    /**
+     * A Distributed target splits each INSERT among the shards, and a failed one can leave its rows on
+     * some shards only: the largest timestamp ClickHouse holds then no longer means every row below it is
+     * there, which the watermark relies on. So while a stream sends, its watermark is taken below where
+     * the stream starts (a limit as for future rows, see {@link WatermarkLimits}); {@link #streamDone}
+     * lifts it once the whole window is in. A cycle that fails in between leaves the limit, and the next
+     * one reads the window again: rows sent twice are the same versions, which FINAL and merges keep once.
+     */
+    private void holdWatermarkWhileSending() throws SQLException {
+        long from = lower == null ? BEFORE_ANY_ROW : micros(lower);
+        Long held = limits.of(stream);
+        if (held == null || from < held) {
+            writeLimits(limits.with(stream, from));
+        }
     }
 
     /**
