@@ -178,6 +178,35 @@ class ShardedClickHouseTest extends LoaderTestBase {
     }
 
     @Test
+    void a_backfill_cut_short_while_one_shard_refused_its_rows_resumes_below_the_smallest_shards_largest_key() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items",
+                "backfillChunkRows", "200", "batchSize", "50", "insertRows", "50"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
+                + " created_at timestamptz NOT NULL, updated_at timestamptz)");
+        Map<String, String> settings = clusterSettings();
+        // no retries: the cycle fails at the first refusal
+        settings.put("RETRY_MAX_ATTEMPTS", "0");
+        loader.start(settings);
+        loader.succeedingCycle(ROUTE);
+        // the second shard takes keys up to 500 and refuses the others; the first shard takes all of its own
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard ADD CONSTRAINT first_keys_only CHECK id <= 500");
+        loader.pg("INSERT INTO items SELECT g, 'item ' || g, g * 1.25, now() - interval '1 hour' + g * interval '1 ms', NULL"
+                + " FROM generate_series(1, 1000) g");
+
+        SyncStatus.Outcome failed = loader.cycle(ROUTE);
+
+        assertFalse(failed.succeeded(), failed.message());
+        assertTrue(ch(TwoShards.HOSTS.get(0), "SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'items'")
+                .get(0).startsWith("pg-ch-loader: backfill in progress"), "the backfill is unfinished");
+        long first = Long.parseLong(ch(TwoShards.HOSTS.get(0), "SELECT max(id) FROM items_shard").get(0));
+        assertTrue(first > 500, "the first shard holds keys past the refused ones: " + first);
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard DROP CONSTRAINT first_keys_only");
+        loader.succeedingCycle(ROUTE);
+        assertEqualToPostgres();
+    }
+
+    @Test
     void the_same_batch_sent_again_lands_on_the_same_shard_and_FINAL_keeps_one_row_per_key() throws Exception {
         items(400);
         loader.succeedingCycle(ROUTE);

@@ -91,6 +91,11 @@ public final class ClickHouseCluster {
         return hosts;
     }
 
+    /** How many shards the cluster has. */
+    public int shards() throws SQLException {
+        return (int) hosts().stream().map(Host::shard).distinct().count();
+    }
+
     /** Whether some shard has more than one replica: then the shard tables must replicate. */
     public boolean replicated() throws SQLException {
         return replicated(hosts());
@@ -262,14 +267,14 @@ public final class ClickHouseCluster {
      * because DDL goes to every host.
      */
     public int[] shardTablesPresent(String database, String table) throws SQLException {
-        long shards = hosts().stream().map(Host::shard).distinct().count();
+        int shards = shards();
         try (Connection connection = local.getConnection();
              PreparedStatement ps = connection.prepareStatement("SELECT count() FROM cluster("
                      + Identifiers.chString(name) + ", system.tables) WHERE database = " + Identifiers.chString(database)
                      + " AND name = " + Identifiers.chString(shardTable(table)));
              ResultSet rs = ps.executeQuery()) {
             rs.next();
-            return new int[] {rs.getInt(1), (int) shards};
+            return new int[] {rs.getInt(1), shards};
         }
     }
 }

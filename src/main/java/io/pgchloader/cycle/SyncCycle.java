@@ -442,7 +442,15 @@ public final class SyncCycle implements RowCounts {
     }
 
     public String getBackfillPositionSql() {
-        return keyBackfill.positionSql(targetName);
+        return resumesOnShards() ? keyBackfill.shardPositionsSql(targetName) : keyBackfill.positionSql(targetName);
+    }
+
+    /**
+     * Whether the backfill's position is each shard's: before a run's first chunk only, when a failed run
+     * may have left its last INSERT on some shards. A chunk this run sent whole is on every shard.
+     */
+    private boolean resumesOnShards() {
+        return environment.cluster() != null && keyBackfill.firstChunk();
     }
 
     /** Ends the backfill: the target's comment no longer marks one in progress. */
@@ -450,8 +458,12 @@ public final class SyncCycle implements RowCounts {
         return TargetTable.commentSql(targetName, "");
     }
 
-    public void acceptBackfillPosition(Object rows) {
-        keyBackfill.acceptPosition((List<?>) rows);
+    public void acceptBackfillPosition(Object rows) throws SQLException {
+        if (!resumesOnShards()) {
+            keyBackfill.acceptPosition((List<?>) rows);
+        } else {
+            keyBackfill.acceptPosition((List<?>) rows, environment.cluster().shards());
+        }
     }
 
     public void backfillChunkDone() {

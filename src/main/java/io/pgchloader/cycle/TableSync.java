@@ -367,7 +367,7 @@ public class TableSync implements CamelContextAware {
         }
     }
 
-    public void acceptBackfillPosition(Exchange exchange) {
+    public void acceptBackfillPosition(Exchange exchange) throws SQLException {
         SyncCycle cycle = cycle(exchange);
         cycle.acceptBackfillPosition(exchange.getMessage().getBody());
         KeyBackfill backfill = cycle.getKeyBackfill();
