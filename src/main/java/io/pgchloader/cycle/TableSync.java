@@ -1,8 +1,8 @@
 package io.pgchloader.cycle;
 
+import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.RowBinaryInsert;
-import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.common.CronSchedule;
 import io.pgchloader.common.Identifiers;
@@ -154,8 +154,10 @@ public class TableSync implements CamelContextAware {
             limits = WatermarkLimits.in(existing.comment());
             (env.cluster() == null ? ddl : clusterDdl).addAll(shape.fitDdl());
             for (String statement : shape.fitDdl()) {
-                // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
-                LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
+                // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable); on a cluster,
+                // a shard that lacks its table gets it
+                LOG.info("{}: {}: {}", source.qualifiedName(), statement.startsWith("CREATE ") ? "a shard lacks its table"
+                        : "the columns changed in PostgreSQL", LogText.escape(statement));
             }
             Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
             if (unfinished.isPresent()) {
