@@ -262,6 +262,30 @@ class ShardedClickHouseTest extends LoaderTestBase {
     }
 
     @Test
+    void without_CLICKHOUSE_CLUSTER_a_distributed_target_is_refused_naming_the_setting() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, updated_at timestamptz)",
+                "INSERT INTO items VALUES (1, now(), NULL)");
+        for (String host : TwoShards.HOSTS) {
+            chExecute(host, "CREATE TABLE items_shard (id Int64, created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
+                    + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0)"
+                    + " ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY id");
+            chExecute(host, "CREATE TABLE items AS items_shard ENGINE = Distributed('two_shards', currentDatabase(), 'items_shard', cityHash64(id))");
+        }
+        Map<String, String> settings = clusterSettings();
+        settings.remove("CLICKHOUSE_CLUSTER");
+        loader.start(settings);
+
+        SyncStatus.Outcome refused = loader.cycle(ROUTE);
+
+        assertFalse(refused.succeeded());
+        assertTrue(refused.message().contains("is a Distributed table, but CLICKHOUSE_CLUSTER is empty, so the loader expects a"
+                + " ReplacingMergeTree: set CLICKHOUSE_CLUSTER"), refused.message());
+        assertEquals(List.of("0"), ch(TwoShards.HOSTS.get(0), "SELECT count() FROM items"));
+    }
+
+    @Test
     void a_cluster_clickhouse_does_not_know_stops_the_loader_with_exit_code_2_naming_the_clusters_it_has() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
         TwoShards.createDatabase(loader.database);

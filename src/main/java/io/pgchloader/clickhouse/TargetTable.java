@@ -127,7 +127,7 @@ public final class TargetTable {
 
     /** Whether the engine, sorting key and rows are known: a plain table, or a Distributed one with a shard table somewhere. */
     public boolean shardsKnown() {
-        return !"Distributed".equals(engine);
+        return cluster == null || !"Distributed".equals(engine);
     }
 
     /** A statement that changes the target, on every table it consists of. */
@@ -357,6 +357,12 @@ public final class TargetTable {
      * finer one keeps old versions beside new ones.
      */
     public void checkSortingKey(SourceTable source, List<String> key) {
+        if (cluster == null && "Distributed".equals(engine)) {
+            // a Distributed table has no sorting key of its own: say what it needs instead
+            throw new SyncException("ClickHouse table " + qualifiedName() + " is a Distributed table, but CLICKHOUSE_CLUSTER"
+                    + " is empty, so the loader expects a ReplacingMergeTree: set CLICKHOUSE_CLUSTER to the cluster its shard"
+                    + " tables are on (docs/cluster.md), or drop it and let the loader create a plain table.");
+        }
         String expression = unwrapped(sortingKey == null ? "" : sortingKey.strip());
         List<String> ordered = sortingKeyColumns(expression);
         if (ordered != null && ordered.size() == key.size() && Set.copyOf(ordered).equals(Set.copyOf(key))) {
