@@ -96,7 +96,7 @@ public final class ClickHouseCluster {
         return (int) hosts().stream().map(Host::shard).distinct().count();
     }
 
-    /** Whether some shard has more than one replica: then the shard tables must replicate. */
+    /** Whether the shard tables must replicate, as {@code system.clusters} lists the cluster now. */
     public boolean replicated() throws SQLException {
         return replicated(hosts());
     }
