@@ -79,6 +79,11 @@ final class DataSources {
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+        if (!s.get(Setting.CLICKHOUSE_CLUSTER).isBlank()) {
+            // a Distributed table queues rows for other shards and sends them later by default: an INSERT
+            // (and so a batch counted as shipped) must return only once every row is on its shard
+            config.addDataSourceProperty("clickhouse_setting_distributed_foreground_insert", "1");
+        }
         return new HikariDataSource(config);
     }
 

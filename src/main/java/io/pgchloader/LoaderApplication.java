@@ -2,6 +2,7 @@ package io.pgchloader;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgchloader.cdc.CdcStream;
+import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.ClickHouseRowBinding;
 import io.pgchloader.clickhouse.ClickHouseSink;
 import io.pgchloader.clickhouse.PgToClickHouse;
@@ -92,7 +93,10 @@ public final class LoaderApplication implements AutoCloseable {
         SyncEnvironment environment = new SyncEnvironment(postgres, clickHouse, settings.get(Setting.CLICKHOUSE_DB),
                 ZoneId.of(settings.get(Setting.POSTGRES_TIMEZONE)), lookback,
                 Duration.ofSeconds(settings.getInt(Setting.PROGRESS_SECONDS)), status,
-                new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS))));
+                new OpenTransactions(postgres, lookback, Duration.ofMillis(settings.getInt(Setting.SYNC_SETTLE_MS))),
+                settings.get(Setting.CLICKHOUSE_CLUSTER).isBlank() ? null : new ClickHouseCluster(settings.get(Setting.CLICKHOUSE_CLUSTER),
+                        clickHouse, settings.getInt(Setting.CLICKHOUSE_PORT), settings.get(Setting.CLICKHOUSE_USER),
+                        settings.get(Setting.CLICKHOUSE_PASSWORD)));
         main.bind("syncEnvironment", environment);
         cdc = cdcStream();
         main.bind("cdcStream", cdc);

@@ -52,8 +52,12 @@ public final class TargetTable {
     private final long rows;
     private final String engineFull;
     private final Map<String, String> defaults;
-    /** Data skipping indexes: name to expression. */
+    /** Data skipping indexes: name to type and expression. */
     private final Map<String, String> skipIndexes;
+    /** Null for a plain table; for a Distributed target, the cluster its shard tables are on. */
+    private ClickHouseCluster cluster;
+    private String distributedEngineFull;
+    private boolean shardTablesMissing;
 
     private TargetTable(String database, String table, Map<String, String> columns, Set<String> computed, String engine,
                         String comment, String sortingKey, long rows, String engineFull, Map<String, String> defaults,
@@ -69,6 +73,73 @@ public final class TargetTable {
         this.engineFull = engineFull;
         this.defaults = defaults;
         this.skipIndexes = skipIndexes;
+    }
+
+    /**
+     * A target on a cluster: the Distributed table {@code table} (its columns, defaults and comment) and
+     * its shard tables (engine, sorting key, rows: what keeps one version per key). Refuses a target of
+     * another shape with what to run.
+     */
+    public static TargetTable inspect(DataSource clickHouse, String database, String table, ClickHouseCluster cluster)
+            throws SQLException {
+        TargetTable distributed = inspect(clickHouse, database, table);
+        if (cluster == null) {
+            return distributed;
+        }
+        if (distributed.exists() && (!distributed.engine.equals("Distributed")
+                || !distributed.engineFull.startsWith(cluster.distributedEngine(database, table)))) {
+            throw new SyncException("ClickHouse table " + distributed.qualifiedName() + " is "
+                    + (distributed.engine.equals("Distributed") ? distributed.engineFull : "a " + distributed.engine + " table")
+                    + ", but with CLICKHOUSE_CLUSTER " + cluster.name() + " the target must be a Distributed table over "
+                    + Identifiers.ch(database, ClickHouseCluster.shardTable(table)) + " on every shard: run RENAME TABLE "
+                    + distributed.qualifiedName() + " TO " + Identifiers.ch(database, table + "_old") + " (or DROP TABLE "
+                    + distributed.qualifiedName() + "); the next cycle creates both and backfills them from PostgreSQL.");
+        }
+        // first: it refuses a cluster system.clusters does not know, with the names it does
+        int[] present = cluster.shardTablesPresent(database, table);
+        String shard = ClickHouseCluster.shardTable(table);
+        String engine = null;
+        String engineFull = null;
+        String sortingKey = null;
+        long rows = 0;
+        try (Connection connection = clickHouse.getConnection();
+             PreparedStatement ps = connection.prepareStatement(
+                     // one replica per shard: the rows of the whole target
+                     "SELECT any(engine), any(engine_full), any(sorting_key), sum(coalesce(total_rows, 0)), count() FROM cluster("
+                             + Identifiers.chString(cluster.name()) + ", system.tables) WHERE database = "
+                             + Identifiers.chString(database) + " AND name = " + Identifiers.chString(shard));
+             ResultSet rs = ps.executeQuery()) {
+            if (rs.next() && rs.getLong(5) > 0) {
+                engine = rs.getString(1);
+                engineFull = rs.getString(2);
+                sortingKey = rs.getString(3);
+                rows = rs.getLong(4);
+            }
+        }
+        TargetTable target = distributed.exists() && engine != null
+                // the Distributed table has no indexes of its own: the watermark query reads without skipping
+                ? new TargetTable(database, table, distributed.columns, distributed.computed, engine, distributed.comment,
+                sortingKey, rows, engineFull, distributed.defaults, Map.of())
+                : distributed;
+        target.cluster = cluster;
+        target.distributedEngineFull = distributed.engineFull;
+        target.shardTablesMissing = present[0] < present[1];
+        return target;
+    }
+
+    /** Whether some host of the cluster lacks the shard table: the loader creates it (with IF NOT EXISTS everywhere). */
+    public boolean shardTablesMissing() {
+        return shardTablesMissing;
+    }
+
+    /** Whether the engine, sorting key and rows are known: a plain table, or a Distributed one with a shard table somewhere. */
+    public boolean shardsKnown() {
+        return cluster == null || !"Distributed".equals(engine);
+    }
+
+    /** A statement that changes the target, on every table it consists of. */
+    private List<String> everyTable(String alter) {
+        return cluster == null ? List.of(alter) : ClickHouseCluster.everyTable(alter, database, table);
     }
 
     public static TargetTable inspect(DataSource clickHouse, String database, String table) throws SQLException {
@@ -150,7 +221,7 @@ public final class TargetTable {
      * {@code MATERIALIZE INDEX}), and until then the watermark query reads them whole, as before.
      */
     public List<String> addVersionIndex(String createdColumn, String updatedColumn) {
-        if (skipIndexes.containsKey(VERSION_INDEX) || !holdsDeletes() || isCdcTarget()
+        if (cluster != null || skipIndexes.containsKey(VERSION_INDEX) || !holdsDeletes() || isCdcTarget()
                 || !defaultIsVersionOf(createdColumn, updatedColumn)) {
             return List.of();
         }
@@ -177,7 +248,7 @@ public final class TargetTable {
         if (defaults.getOrDefault(DELETED_COLUMN, "").equals("DEFAULT " + expression)) {
             return List.of();
         }
-        return List.of("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT "
+        return everyTable("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(DELETED_COLUMN) + " UInt8 DEFAULT "
                 + expression);
     }
 
@@ -277,8 +348,8 @@ public final class TargetTable {
             String expected = PgToClickHouse.columnType(column);
             String actual = columns.get(column.name());
             if (actual == null) {
-                ddl.add("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name()) + " "
-                        + addedType(column));
+                ddl.addAll(everyTable("ALTER TABLE " + qualifiedName() + " ADD COLUMN IF NOT EXISTS " + Identifiers.ch(column.name())
+                        + " " + addedType(column)));
                 continue;
             }
             String misfit = TypeFit.misfit(expected, actual);
@@ -308,7 +379,7 @@ public final class TargetTable {
             }
             String nullable = nullable(type);
             if (nullable != null) {
-                ddl.add("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(name) + " " + nullable);
+                ddl.addAll(everyTable("ALTER TABLE " + qualifiedName() + " MODIFY COLUMN " + Identifiers.ch(name) + " " + nullable));
             }
         }
         return ddl;
@@ -333,6 +404,12 @@ public final class TargetTable {
      * finer one keeps old versions beside new ones.
      */
     public void checkSortingKey(SourceTable source, List<String> key) {
+        if (cluster == null && "Distributed".equals(engine)) {
+            // a Distributed table has no sorting key of its own: say what it needs instead
+            throw new SyncException("ClickHouse table " + qualifiedName() + " is a Distributed table, but CLICKHOUSE_CLUSTER"
+                    + " is empty, so the loader expects a ReplacingMergeTree: set CLICKHOUSE_CLUSTER to the cluster its shard"
+                    + " tables are on (docs/cluster.md), or drop it and let the loader create a plain table.");
+        }
         String expression = unwrapped(sortingKey == null ? "" : sortingKey.strip());
         List<String> ordered = sortingKeyColumns(expression);
         if (ordered != null && ordered.size() == key.size() && Set.copyOf(ordered).equals(Set.copyOf(key))) {
@@ -344,6 +421,27 @@ public final class TargetTable {
                 + " TABLE " + qualifiedName() + " TO " + rename + " (or DROP TABLE " + qualifiedName() + "); the next cycle"
                 + " creates it ordered by the key and backfills it from PostgreSQL. (If the key changed by mistake, set the"
                 + " templatedRoute parameter primaryKey to the target's sorting key.)");
+    }
+
+    /**
+     * Stops the table when its Distributed target does not shard by the hash the loader uses: versions of
+     * a key spread over shards, and FINAL (which merges within each shard) would show a key more than once.
+     */
+    public void checkShardingKey(List<String> key) {
+        if (cluster == null) {
+            return;
+        }
+        String expected = "cityHash64(" + String.join(", ", key) + ")";
+        String prefix = cluster.distributedEngine(database, table);
+        String actual = distributedEngineFull.substring(prefix.length()).replace("`", "");
+        if (actual.startsWith(expected + ")") || actual.startsWith(expected + ", ")) {
+            return;
+        }
+        throw new SyncException("ClickHouse table " + qualifiedName() + " is " + distributedEngineFull + ", but the loader"
+                + " shards by " + expected + " so that every version of a key is on one shard (FINAL merges only within a"
+                + " shard): DROP TABLE " + qualifiedName() + " and create it again as " + prefix + "cityHash64("
+                + Identifiers.chList(key) + ")) (the shard tables keep their rows only if each key is already on the shard"
+                + " that hash picks; else drop those too and let the loader backfill).");
     }
 
     /** A sorting key without the parentheses around the whole of it, as ClickHouse shows {@code ORDER BY (id)}. */

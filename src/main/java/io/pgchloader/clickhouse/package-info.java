@@ -1,6 +1,7 @@
 /**
- * The ClickHouse side: target tables (creation, drift, sorting key, type fit), the RowBinary encoding and
- * the streamed, replayable INSERT.
+ * The ClickHouse side: target tables (creation, drift, sorting key, type fit; on a cluster the Distributed
+ * target over shard tables, and DDL on every host), the RowBinary encoding and the streamed, replayable
+ * INSERT.
  *
  * <p>{@link PgToClickHouse} is the one place where a PostgreSQL value becomes a
  * ClickHouse one: column types, how each column is read, which fields go over as wire bytes, and every

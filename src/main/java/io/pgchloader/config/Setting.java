@@ -20,6 +20,10 @@ public enum Setting {
     CLICKHOUSE_USER("default", Kind.TEXT, "ClickHouse user the loader connects as. Needs SELECT, INSERT and CREATE TABLE."),
     CLICKHOUSE_PASSWORD("", Kind.SECRET, "Password of CLICKHOUSE_USER."),
     CLICKHOUSE_DB("default", Kind.TEXT, "ClickHouse database that holds (or receives) the target tables."),
+    CLICKHOUSE_CLUSTER("", Kind.TEXT, "Cluster name from ClickHouse's remote_servers (system.clusters) for a sharded"
+            + " ClickHouse: each target is then a Distributed table named targetTable over <targetTable>_shard tables on"
+            + " every shard, sharded by a hash of the primary key (docs/cluster.md). Empty (the default): plain tables on"
+            + " CLICKHOUSE_HOST."),
 
     ROUTES_DIR("routes", Kind.DIRECTORY, "Folder the YAML routes (the route template and one templatedRoute per table) are loaded from."),
 

@@ -36,9 +36,14 @@ public final class CyclePlan {
         SourceTable source = shape.source();
         TargetTable target = shape.target();
         List<String> lines = new ArrayList<>();
-        if (!target.exists()) {
+        if (!target.exists() && env.cluster() == null) {
             lines.add("create the target: " + oneLine(TargetTable.createSql(env.clickHouseDatabase(), sync.targetName(), source,
                     shape.key(), sync.getCreatedColumn(), sync.getUpdatedColumn(), shape.deleted(), null)));
+        } else if (!target.exists()) {
+            for (String statement : env.cluster().createSql(env.clickHouseDatabase(), sync.targetName(), source, shape.key(),
+                    sync.getCreatedColumn(), sync.getUpdatedColumn(), shape.deleted(), null, env.cluster().replicated())) {
+                lines.add("create the target on every host of cluster " + env.cluster().name() + ": " + oneLine(statement));
+            }
         }
         shape.fitDdl().forEach(ddl -> lines.add("change the target (the columns changed in PostgreSQL): " + ddl));
         Optional<Instant> unfinished = target.exists() ? KeyBackfill.horizonIn(target.comment()) : Optional.empty();

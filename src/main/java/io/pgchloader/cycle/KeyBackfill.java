@@ -89,18 +89,50 @@ public final class KeyBackfill {
                 + String.join(", ", key.stream().map(k -> Identifiers.ch(k) + " DESC").toList()) + " LIMIT 1";
     }
 
+    /**
+     * ClickHouse, for a Distributed target: each shard's largest key (a shard without rows gives none).
+     * A chunk's INSERT that failed can have left its keys on some shards only, so only below the smallest
+     * of these is every key in; the initiator must not merge them into one (distributed_group_by_no_merge).
+     */
+    String shardPositionsSql(String targetName) {
+        return positionSql(targetName) + " SETTINGS distributed_group_by_no_merge = 1";
+    }
+
     /** Takes the answer to {@link #positionSql} (camel-jdbc SelectList): the next chunk starts after it. */
     void acceptPosition(List<?> rows) {
-        if (rows == null || rows.isEmpty()) {
+        acceptPosition(rows, 1);
+    }
+
+    /**
+     * Takes the answer to {@link #shardPositionsSql}: the next chunk starts after the smallest shard's
+     * largest key, and at the beginning while a shard holds none (a backfill cut short in its first chunk).
+     */
+    void acceptPosition(List<?> rows, int shards) {
+        if (rows == null || rows.size() < shards || rows.isEmpty()) {
             after = null;
             return;
         }
-        Map<?, ?> row = (Map<?, ?>) rows.get(0);
-        List<Long> values = new ArrayList<>();
-        for (String k : key) {
-            values.add(((Number) row.get(k)).longValue());
+        List<Long> smallest = null;
+        for (Object row : rows) {
+            List<Long> values = new ArrayList<>();
+            for (String k : key) {
+                values.add(((Number) ((Map<?, ?>) row).get(k)).longValue());
+            }
+            if (smallest == null || compare(values, smallest) < 0) {
+                smallest = values;
+            }
         }
-        after = values;
+        after = smallest;
+    }
+
+    private static int compare(List<Long> a, List<Long> b) {
+        for (int i = 0; i < a.size(); i++) {
+            int c = Long.compare(a.get(i), b.get(i));
+            if (c != 0) {
+                return c;
+            }
+        }
+        return 0;
     }
 
     List<Long> after() {

@@ -310,6 +310,9 @@ public final class SyncCycle implements RowCounts {
         streamInsert = new StreamInsert(this, insertLayout, table.getInsertRows());
         if (stream == Stream.created || stream == Stream.updated) {
             planWindow();
+            if (environment.cluster() != null) {
+                holdWatermarkWhileSending();
+            }
         } else if (stream == Stream.future) {
             planFuture();
         }
@@ -437,6 +440,25 @@ public final class SyncCycle implements RowCounts {
         limits = next;
     }
 
+    /** Below every value a DateTime64 column holds: a watermark taken below it is none, and the stream reads everything. */
+    private static final long BEFORE_ANY_ROW = PgToClickHouse.microsOf(Instant.parse("1900-01-01T00:00:00Z"));
+
+    /**
+     * A Distributed target splits each INSERT among the shards, and a failed one can leave its rows on
+     * some shards only: the largest timestamp ClickHouse holds then no longer means every row below it is
+     * there, which the watermark relies on. So while a stream sends, its watermark is taken below where
+     * the stream starts (a limit as for future rows, see {@link WatermarkLimits}); {@link #streamDone}
+     * lifts it once the whole window is in. A cycle that fails in between leaves the limit, and the next
+     * one reads the window again: rows sent twice are the same versions, which FINAL and merges keep once.
+     */
+    private void holdWatermarkWhileSending() throws SQLException {
+        long from = lower == null ? BEFORE_ANY_ROW : micros(lower);
+        Long held = limits.of(stream);
+        if (held == null || from < held) {
+            writeLimits(limits.with(stream, from));
+        }
+    }
+
     /**
      * After a stream's last INSERT: every row below its window's upper bound is in ClickHouse now, so its
      * limit moves up to there, or goes away when ClickHouse holds none of its rows at or above it and
@@ -479,7 +501,15 @@ public final class SyncCycle implements RowCounts {
     }
 
     public String getBackfillPositionSql() {
-        return keyBackfill.positionSql(targetName);
+        return resumesOnShards() ? keyBackfill.shardPositionsSql(targetName) : keyBackfill.positionSql(targetName);
+    }
+
+    /**
+     * Whether the backfill's position is each shard's: before a run's first chunk only, when a failed run
+     * may have left its last INSERT on some shards. A chunk this run sent whole is on every shard.
+     */
+    private boolean resumesOnShards() {
+        return environment.cluster() != null && keyBackfill.firstChunk();
     }
 
     /** Ends the backfill: the target's comment no longer marks one in progress. */
@@ -487,8 +517,12 @@ public final class SyncCycle implements RowCounts {
         return TargetTable.commentSql(targetName, "");
     }
 
-    public void acceptBackfillPosition(Object rows) {
-        keyBackfill.acceptPosition((List<?>) rows);
+    public void acceptBackfillPosition(Object rows) throws SQLException {
+        if (!resumesOnShards()) {
+            keyBackfill.acceptPosition((List<?>) rows);
+        } else {
+            keyBackfill.acceptPosition((List<?>) rows, environment.cluster().shards());
+        }
     }
 
     public void backfillChunkDone() {

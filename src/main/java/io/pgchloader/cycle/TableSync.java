@@ -1,5 +1,6 @@
 package io.pgchloader.cycle;
 
+import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.RowBinaryInsert;
 import io.pgchloader.clickhouse.TargetTable;
@@ -94,9 +95,16 @@ public class TableSync implements CamelContextAware {
         String target = targetTable();
         String targetName = Identifiers.ch(env.clickHouseDatabase(), target);
         String deleted = TargetTable.deletedExpression(source, softDeleteColumn);
-        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target);
+        TargetTable existing = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), target, env.cluster());
         List<String> fit = new ArrayList<>();
+        if (existing.shardTablesMissing() && existing.exists()) {
+            // a shard added to the cluster, or a host a failed cycle did not reach: IF NOT EXISTS leaves the others be
+            fit.addAll(clusterCreateSql(source, key, deleted, null, env));
+        }
         if (existing.exists()) {
+            existing.checkShardingKey(key);
+        }
+        if (existing.exists() && existing.shardsKnown()) {
             existing.checkSortingKey(source, key);
             fit.addAll(existing.alterToFit(source));
             if (existing.holdsDeletes()) {
@@ -108,7 +116,7 @@ public class TableSync implements CamelContextAware {
                         + " sets softDeleteColumn " + softDeleteColumn + ". Run: "
                         + String.join("; ", migration(source, key, deleted, existing.comment(), env)) + " (or leave softDeleteColumn empty).");
             }
-        } else if (source.column(TargetTable.VERSION_COLUMN).isPresent()) {
+        } else if (!existing.exists() && source.column(TargetTable.VERSION_COLUMN).isPresent()) {
             throw new SyncException(source.qualifiedName() + " has a column named " + TargetTable.VERSION_COLUMN
                     + ", which the loader reserves for the ReplacingMergeTree version: create the ClickHouse table yourself (see README).");
         }
@@ -141,19 +149,23 @@ public class TableSync implements CamelContextAware {
         long[] future = futureRows(source, horizon, env);
         boolean byKey = shape.keyOrdered();
         List<String> ddl = new ArrayList<>();
+        // on every host of a cluster, before this host's statements (the comment) run in the route
+        List<String> clusterDdl = new ArrayList<>();
         KeyBackfill backfill = null;
         WatermarkLimits limits = WatermarkLimits.NONE;
         if (existing.exists()) {
             limits = WatermarkLimits.in(existing.comment());
-            ddl.addAll(shape.fitDdl());
-            for (String statement : ddl) {
+            (env.cluster() == null ? ddl : clusterDdl).addAll(shape.fitDdl());
+            for (String statement : shape.fitDdl()) {
                 if (statement.contains(" ADD INDEX " + TargetTable.VERSION_INDEX + " ")) {
                     LOG.info("{}: {} gets the index that keeps the watermark query flat: {} (parts written before get it as"
                             + " they merge; to build it at once: ALTER TABLE {} MATERIALIZE INDEX {})", source.qualifiedName(),
                             targetName, LogText.escape(statement), targetName, TargetTable.VERSION_INDEX);
                 } else {
-                    // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable)
-                    LOG.info("{}: the columns changed in PostgreSQL: {}", source.qualifiedName(), LogText.escape(statement));
+                    // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable); on a cluster,
+                    // a shard that lacks its table gets it
+                    LOG.info("{}: {}: {}", source.qualifiedName(), statement.startsWith("CREATE ") ? "a shard lacks its table"
+                            : "the columns changed in PostgreSQL", LogText.escape(statement));
                 }
             }
             Optional<Instant> unfinished = KeyBackfill.horizonIn(existing.comment());
@@ -177,9 +189,17 @@ public class TableSync implements CamelContextAware {
             if (byKey) {
                 backfill = keyBackfill(source, key, horizon.bound(), env);
             }
-            ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
-                    backfill == null ? null : KeyBackfill.comment(backfill.horizon())));
+            String comment = backfill == null ? null : KeyBackfill.comment(backfill.horizon());
+            if (env.cluster() == null) {
+                ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
+                        comment));
+            } else {
+                clusterDdl.addAll(clusterCreateSql(source, key, deleted, comment, env));
+            }
             LOG.info("{}: creating ClickHouse table {} from the PostgreSQL catalog", source.qualifiedName(), targetName);
+        }
+        if (env.cluster() != null) {
+            env.cluster().run(clusterDdl);
         }
         RowBinaryInsert.Layout insert = RowBinaryInsert.Layout.of(targetName, source.columnNames(), existing.insertTypes(source));
         SyncCycle cycle = new SyncCycle(this, source, key, horizon, env, targetName, ddl, insert,
@@ -198,6 +218,14 @@ public class TableSync implements CamelContextAware {
                     existing.holdsDeletes(), existing.holdsDeletes() ? List.of() : migration(source, key, deleted, existing.comment(), env)));
         }
         exchange.setVariable("cycle", cycle);
+    }
+
+    /** The shard tables and the Distributed target over them (IF NOT EXISTS: what a host has stays). */
+    private List<String> clusterCreateSql(SourceTable source, List<String> key, String deleted, String comment,
+                                          SyncEnvironment env) throws SQLException {
+        ClickHouseCluster cluster = env.cluster();
+        return cluster.createSql(env.clickHouseDatabase(), targetTable(), source, key, createdColumn, updatedColumn, deleted,
+                comment, cluster.replicated());
     }
 
     private List<String> migration(SourceTable source, List<String> key, String deleted, String comment, SyncEnvironment env) {
@@ -354,7 +382,7 @@ public class TableSync implements CamelContextAware {
         }
     }
 
-    public void acceptBackfillPosition(Exchange exchange) {
+    public void acceptBackfillPosition(Exchange exchange) throws SQLException {
         SyncCycle cycle = cycle(exchange);
         cycle.acceptBackfillPosition(exchange.getMessage().getBody());
         KeyBackfill backfill = cycle.getKeyBackfill();

@@ -99,15 +99,17 @@ public final class EmbeddedClickHouse implements AutoCloseable {
 
     private final Path workDir;
     private final Path dataDir;
+    private final String host;
     private final int port;
     private final Process process;
     private final FileChannel ownerLock;
     private final Thread shutdownHook;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EmbeddedClickHouse(Path workDir, Path dataDir, int port, Process process, FileChannel ownerLock) {
+    private EmbeddedClickHouse(Path workDir, Path dataDir, String host, int port, Process process, FileChannel ownerLock) {
         this.workDir = workDir;
         this.dataDir = dataDir;
+        this.host = host;
         this.port = port;
         this.process = process;
         this.ownerLock = ownerLock;
@@ -119,6 +121,23 @@ public final class EmbeddedClickHouse implements AutoCloseable {
      * it answers HTTP requests. The first call on a machine fetches the engine (about 180 MB).
      */
     public static EmbeddedClickHouse start() throws IOException {
+        return start(HOST, List.of(), null);
+    }
+
+    /**
+     * Starts one shard of a cluster on this machine: it listens on {@code listenHost} only (another
+     * loopback address per shard, so shards share the HTTP port as real ones do), serves the native TCP
+     * port too (Distributed tables reach the other shards through it) and reads {@code remote_servers}
+     * from the config file. The ports are the caller's to choose; a taken one fails the start.
+     */
+    public static EmbeddedClickHouse startShard(String listenHost, int httpPort, int tcpPort, Path configFile)
+            throws IOException {
+        return start(listenHost, List.of(listenHost, String.valueOf(tcpPort), configFile.toAbsolutePath().toString()),
+                httpPort);
+    }
+
+    /** @param fixedPort null: a free port, found again when another process takes it first */
+    private static EmbeddedClickHouse start(String host, List<String> shardArgs, Integer fixedPort) throws IOException {
         requireSupportedPlatform();
         if (!Files.isRegularFile(enginePath())) {
             // Fail before a 180 MB download that could never be used.
@@ -137,12 +156,13 @@ public final class EmbeddedClickHouse implements AutoCloseable {
             copyLauncher(launcher);
             Path dataDir = Files.createDirectory(workDir.resolve("data"));
             PortTakenException lastClash = null;
-            for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+            int attempts = fixedPort == null ? START_ATTEMPTS : 1;
+            for (int attempt = 1; attempt <= attempts; attempt++) {
                 // Between closing the probe socket and the engine binding the port, another process
                 // can take it; that is the only failure worth retrying.
-                int port = freePort();
+                int port = fixedPort == null ? freePort() : fixedPort;
                 try {
-                    EmbeddedClickHouse server = launch(engine, launcher, workDir, dataDir, port, ownerLock);
+                    EmbeddedClickHouse server = launch(engine, launcher, workDir, dataDir, host, port, shardArgs, ownerLock);
                     try {
                         Runtime.getRuntime().addShutdownHook(server.shutdownHook);
                     } catch (IllegalStateException e) {
@@ -157,6 +177,9 @@ public final class EmbeddedClickHouse implements AutoCloseable {
                     lastClash = e;
                 }
             }
+            if (fixedPort != null) {
+                throw lastClash;
+            }
             throw new IOException("ClickHouse found no free port on " + HOST + " in " + START_ATTEMPTS
                     + " attempts", lastClash);
         } finally {
@@ -168,7 +191,7 @@ public final class EmbeddedClickHouse implements AutoCloseable {
     }
 
     public String host() {
-        return HOST;
+        return host;
     }
 
     public int httpPort() {
@@ -194,12 +217,12 @@ public final class EmbeddedClickHouse implements AutoCloseable {
         stop(process);
         closeQuietly(ownerLock);
         deleteRecursively(workDir);
-        LOG.info("ClickHouse on {}:{} stopped", HOST, port);
+        LOG.info("ClickHouse on {}:{} stopped", host, port);
     }
 
     @Override
     public String toString() {
-        return "EmbeddedClickHouse[http://" + HOST + ":" + port + ", data=" + dataDir + "]";
+        return "EmbeddedClickHouse[http://" + host + ":" + port + ", data=" + dataDir + "]";
     }
 
     /**
@@ -470,12 +493,14 @@ public final class EmbeddedClickHouse implements AutoCloseable {
         }
     }
 
-    private static EmbeddedClickHouse launch(Path engine, Path launcher, Path workDir, Path dataDir, int port,
-                                             FileChannel ownerLock) throws IOException {
+    private static EmbeddedClickHouse launch(Path engine, Path launcher, Path workDir, Path dataDir, String host, int port,
+                                             List<String> shardArgs, FileChannel ownerLock) throws IOException {
         // Outside the data dir so the engine never sees it, next to it so close() removes it too.
         Path log = workDir.resolve("clickhouse-" + port + ".log");
-        ProcessBuilder builder = new ProcessBuilder(PYTHON, launcher.toString(), engine.toString(),
-                dataDir.toString(), String.valueOf(port))
+        List<String> command = new ArrayList<>(List.of(PYTHON, launcher.toString(), engine.toString(),
+                dataDir.toString(), String.valueOf(port)));
+        command.addAll(shardArgs);
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -491,18 +516,18 @@ public final class EmbeddedClickHouse implements AutoCloseable {
         try {
             // The engine would otherwise wait on a pipe that never delivers anything.
             process.getOutputStream().close();
-            version = awaitReady(process, port, dataDir, log);
+            version = awaitReady(process, host, port, dataDir, log);
         } catch (IOException | RuntimeException | Error e) {
             stop(process);
             throw e;
         }
-        LOG.info("ClickHouse {} serves http://{}:{} (started in {} ms, data in {})", version, HOST, port,
+        LOG.info("ClickHouse {} serves http://{}:{} (started in {} ms, data in {})", version, host, port,
                 Duration.ofNanos(System.nanoTime() - startNanos).toMillis(), dataDir);
-        return new EmbeddedClickHouse(workDir, dataDir, port, process, ownerLock);
+        return new EmbeddedClickHouse(workDir, dataDir, host, port, process, ownerLock);
     }
 
     /** Polls until the server answers; returns its version. */
-    private static String awaitReady(Process process, int port, Path dataDir, Path log) throws IOException {
+    private static String awaitReady(Process process, String host, int port, Path dataDir, Path log) throws IOException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (true) {
             if (!process.isAlive()) {
@@ -513,8 +538,8 @@ public final class EmbeddedClickHouse implements AutoCloseable {
                 throw new IOException("ClickHouse exited with code " + process.exitValue()
                         + " before it answered on port " + port + "; its last output:\n" + tail);
             }
-            if (pingAnswersOk(port)) {
-                String[] identity = identify(port);
+            if (pingAnswersOk(host, port)) {
+                String[] identity = identify(host, port);
                 if (identity != null) {
                     // Another server that took the port in the meantime would answer the ping as well.
                     if (!stripTrailingSlash(identity[0]).equals(stripTrailingSlash(dataDir.toString()))) {
@@ -525,7 +550,7 @@ public final class EmbeddedClickHouse implements AutoCloseable {
                 }
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new IOException("ClickHouse did not answer on http://" + HOST + ":" + port + "/ping within "
+                throw new IOException("ClickHouse did not answer on http://" + host + ":" + port + "/ping within "
                         + READY_TIMEOUT.toSeconds() + " s; its last output:\n" + tail(log));
             }
             try {
@@ -537,8 +562,8 @@ public final class EmbeddedClickHouse implements AutoCloseable {
         }
     }
 
-    private static boolean pingAnswersOk(int port) throws InterruptedIOException {
-        HttpRequest ping = HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + "/ping"))
+    private static boolean pingAnswersOk(String host, int port) throws InterruptedIOException {
+        HttpRequest ping = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + "/ping"))
                 .timeout(PING_TIMEOUT)
                 .GET()
                 .build();
@@ -554,8 +579,8 @@ public final class EmbeddedClickHouse implements AutoCloseable {
     }
 
     /** The data path and version of whatever answers on the port, or null if it does not answer yet. */
-    private static String[] identify(int port) throws InterruptedIOException {
-        HttpRequest query = HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + "/"))
+    private static String[] identify(String host, int port) throws InterruptedIOException {
+        HttpRequest query = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + "/"))
                 .timeout(QUERY_TIMEOUT)
                 .POST(HttpRequest.BodyPublishers.ofString(
                         "SELECT getServerSetting('path'), version() FORMAT TabSeparatedRaw"))

@@ -178,7 +178,7 @@ final class TableCheck {
      */
     boolean prepare() throws SQLException {
         describe();
-        TargetTable target = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), spec.targetTable());
+        TargetTable target = TargetTable.inspect(env.clickHouse(), env.clickHouseDatabase(), spec.targetTable(), env.cluster());
         if (!target.exists()) {
             return false;
         }

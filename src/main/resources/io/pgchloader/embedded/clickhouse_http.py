@@ -1,6 +1,9 @@
 """Serves the ClickHouse HTTP interface from libchdb.so until this process is killed.
 
-Usage: python3 clickhouse_http.py <libchdb.so> <data dir> <port>
+Usage: python3 clickhouse_http.py <libchdb.so> <data dir> <port> [<listen host> <tcp port> <config file>]
+
+With the last three, the process is one shard of a cluster: it also serves the native TCP port (which
+Distributed tables of the other shards use) and reads remote_servers from the config file.
 
 Started by io.pgchloader.embedded.EmbeddedClickHouse. The engine lives in a process of its own because
 it installs its own signal handlers, which must not end up inside the JVM.
@@ -14,8 +17,9 @@ import time
 
 # The listener only lives while a query runs, so the query after SYSTEM START LISTEN never ends;
 # one row per second keeps its CPU use negligible.
-SERVE_FOREVER = ("SYSTEM START LISTEN HTTP; "
-                 "SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null")
+NEVER_ENDS = "SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null"
+SERVE_FOREVER = "SYSTEM START LISTEN HTTP; " + NEVER_ENDS
+SERVE_SHARD_FOREVER = "SYSTEM START LISTEN QUERIES ALL; " + NEVER_ENDS
 
 # Exit codes the JVM side can tell apart from a crash of the engine.
 EXIT_USAGE = 2
@@ -54,10 +58,10 @@ def expected_parent_from_env():
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 7):
         sys.stderr.write(__doc__)
         sys.exit(EXIT_USAGE)
-    lib, data_dir, port = sys.argv[1:]
+    lib, data_dir, port = sys.argv[1:4]
 
     threading.Thread(target=exit_when_orphaned, args=(expected_parent_from_env(),),
                      name="exit-when-orphaned", daemon=True).start()
@@ -70,11 +74,21 @@ def main():
     engine.chdb_result_error.argtypes = [ctypes.c_void_p]
     engine.chdb_result_error.restype = ctypes.c_char_p
 
-    args = ["clickhouse",
-            "--path=" + data_dir,
-            "--http_port=" + port,
-            "--listen_host=127.0.0.1",
-            "--query=" + SERVE_FOREVER]
+    if len(sys.argv) == 7:
+        listen_host, tcp_port, config_file = sys.argv[4:7]
+        args = ["clickhouse",
+                "--config-file=" + config_file,
+                "--path=" + data_dir,
+                "--http_port=" + port,
+                "--tcp_port=" + tcp_port,
+                "--listen_host=" + listen_host,
+                "--query=" + SERVE_SHARD_FOREVER]
+    else:
+        args = ["clickhouse",
+                "--path=" + data_dir,
+                "--http_port=" + port,
+                "--listen_host=127.0.0.1",
+                "--query=" + SERVE_FOREVER]
     argv = (ctypes.c_char_p * len(args))(*[a.encode() for a in args])
     result = engine.chdb_query_cmdline(len(args), argv)
 
