@@ -117,6 +117,43 @@ public final class CdcStream {
         status.routes(specs.stream().map(s -> new CdcStatus.Route(s.routeId(), s.schema() + "." + s.table())).toList());
     }
 
+    /** A CDC table as {@code --verify} compares it: its route, source, key and ClickHouse table ({@code db.table}, quoted). */
+    public record Target(String routeId, SourceTable source, List<String> key, String targetTable, String qualifiedTarget) {
+    }
+
+    /** The prepared tables (after {@link #prepare}), in the order of the routes files. */
+    public List<Target> targets() {
+        return tables.values().stream().map(t -> new Target(t.spec.routeId(), t.source, t.key, t.spec.target(), t.qualifiedTarget)).toList();
+    }
+
+    public String slot() {
+        return slot;
+    }
+
+    /**
+     * Whether the slot holds changes (insert, update, delete, truncate of a published table) not confirmed yet
+     * and committed before {@code upTo}: decoded with {@code pg_logical_slot_peek_binary_changes}, which consumes
+     * nothing. Only for a slot no stream reads (PostgreSQL refuses to peek an active slot).
+     */
+    public boolean holdsChangesBefore(Connection c, long upTo) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT data FROM pg_logical_slot_peek_binary_changes(?, ?::pg_lsn, NULL,"
+                + " 'proto_version', '1', 'publication_names', ?)")) {
+            ps.setString(1, slot);
+            ps.setString(2, LogSequenceNumber.valueOf(upTo).asString());
+            ps.setString(3, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    PgOutput.Message m = PgOutput.decode(ByteBuffer.wrap(rs.getBytes(1)));
+                    if (m instanceof PgOutput.Insert || m instanceof PgOutput.Update || m instanceof PgOutput.Delete
+                            || m instanceof PgOutput.Truncate) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     /** What the stream has applied and where its slot stands, for metrics, JMX and health. */
     public CdcStatus status() {
         return status;
