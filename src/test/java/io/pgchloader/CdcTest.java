@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.pgchloader.support.Http;
 import io.pgchloader.support.ListeningPorts;
 import io.pgchloader.support.LoaderProcess;
+import io.pgchloader.support.TcpProxy;
 import io.pgchloader.support.TestDatabases;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -658,5 +659,58 @@ class CdcTest {
         assertTrue(refused.errorLines().get(0).contains("cdc-items is a CDC table, which --repair does not mend yet"), refused.output());
         LoaderProcess all = run(env, 1, "--repair");
         assertTrue(all.output().contains("--repair does not mend CDC tables yet (cdc-items): they are verified only"), all.output());
+    }
+
+    // ---- PostgreSQL out of reach ----------------------------------------------------------------------
+
+    /**
+     * PostgreSQL out of reach while streaming: every connection of the loader reset and new ones refused for a
+     * few seconds, as when the server restarts (a real restart of the embedded server is not possible here: its
+     * binaries refuse to start again by hand as root, which CI is, and pg_ctl refuses root).
+     */
+    @Test
+    void a_postgresql_cut_off_while_streaming_loses_and_repeats_nothing() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        try (TcpProxy path = new TcpProxy("127.0.0.1", logicalPostgres().getPort())) {
+            LoaderProcess p = start(environment("POSTGRES_PORT", Integer.toString(path.port()), "RETRY_INITIAL_DELAY_MS", "500"));
+            p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+            // the writer reaches PostgreSQL directly: it commits throughout the outage
+            Thread writing = writer(stop, transactions, 5001);
+            String confirmedBeforeCut;
+            try {
+                Thread.sleep(2000);
+                confirmedBeforeCut = confirmedLsn();
+                path.cut();
+                long atCut = transactions.get();
+                Thread.sleep(4000);
+                assertTrue(transactions.get() > atCut + 50, "changes committed while the loader could not reach PostgreSQL");
+                path.restore();
+                Thread.sleep(2000);
+            } finally {
+                stop.set(true);
+                writing.join();
+            }
+            await("the stream failed and resumed from the slot: " + p.output(), RUN_LIMIT,
+                    () -> p.output().indexOf("Streaming 1 CDC table(s)", p.output().indexOf("CDC stream failed, starting again")) > 0);
+            // nothing lost, every key once under FINAL
+            await("ClickHouse equal to PostgreSQL", RUN_LIMIT, () -> {
+                try {
+                    assertItemsEqual();
+                    return true;
+                } catch (AssertionError notYet) {
+                    return false;
+                }
+            });
+            assertTrue(lsnBelow(confirmedBeforeCut, confirmedLsn()), "the slot moved on after the outage");
+            assertTrue(p.isAlive(), "the loader kept running through the outage");
+            assertEquals(1, p.lines().stream().filter(l -> l.contains("snapshot loaded, ")).count(),
+                    "loaded once, at the start; after the outage resumed from the slot");
+        }
     }
 }
