@@ -162,14 +162,9 @@ public final class Main {
                             || options.table().equals(t.source().table()) || options.table().equals(t.source().qualifiedName()))
                     .toList();
             if (!cdcTables.isEmpty()) {
-                // a CDC table's versions are LSNs; docs/cdc.md says why a repair copy is not made yet
-                if (options.table() != null && routes.isEmpty()) {
-                    LOG.error("Configuration error: {} is a CDC table, which --repair does not mend yet: run --verify"
-                            + " (docs/cdc.md, Verify and repair)", options.table());
-                    return EXIT_BAD_CONFIGURATION;
-                }
-                LOG.warn("--repair does not mend CDC tables yet ({}): they are verified only (docs/cdc.md, Verify and repair)",
-                        String.join(", ", cdcTables.stream().map(CdcStream.Target::routeId).toList()));
+                // a CDC table's versions are LSNs: what differs is written at a version between the changes before
+                // the comparison and those after it (CdcCheck, docs/cdc.md); no delete guard, the stream has none
+                Verifier.repairingCdc(app, cdcTables).run();
             }
             if (routes.isEmpty() && cdcTables.isEmpty()) {
                 LOG.error("Configuration error: no table route is {} (give a route id such as sync-stores, or a table"

@@ -602,7 +602,7 @@ class CdcTest {
     }
 
     @Test
-    void verify_compares_a_cdc_table_at_a_wal_position_and_repair_refuses_to_mend_it() throws Exception {
+    void verify_compares_a_cdc_table_at_a_wal_position_and_repair_mends_it_below_later_changes() throws Exception {
         freshDatabases();
         routes("items");
         pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
@@ -654,11 +654,16 @@ class CdcTest {
         assertTrue(out.contains("key " + wrong + ": values differ") && out.contains("key " + lost + ": missing in ClickHouse")
                 && out.contains("key 999999: in ClickHouse only"), out);
 
-        LoaderProcess refused = run(env, 2, "--repair", "--table", "cdc-items");
-        assertEquals(1, refused.errorLines().size(), refused.output());
-        assertTrue(refused.errorLines().get(0).contains("cdc-items is a CDC table, which --repair does not mend yet"), refused.output());
-        LoaderProcess all = run(env, 1, "--repair");
-        assertTrue(all.output().contains("--repair does not mend CDC tables yet (cdc-items): they are verified only"), all.output());
+        LoaderProcess repaired = run(env, 0, "--repair", "--table", "cdc-items");
+        assertTrue(repaired.output().contains("public.items: repaired at version ") && repaired.output().contains(
+                ": 2 row(s) copied again, 1 tombstoned"), repaired.output());
+        assertItemsEqual();
+        run(env, 0, "--verify");
+        // the copies sit below every later change: the stream's next update of a repaired key wins over the copy
+        pg("UPDATE items SET v = 4242, note = 'later' WHERE id = " + wrong, "UPDATE items SET v = 4343 WHERE id = " + lost);
+        once(env);
+        assertItemsEqual();
+        assertEquals(List.of("4242 later"), chRows("SELECT concat(toString(v), ' ', note) FROM items FINAL WHERE id = " + wrong));
     }
 
     // ---- PostgreSQL out of reach ----------------------------------------------------------------------

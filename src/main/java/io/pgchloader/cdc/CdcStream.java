@@ -16,6 +16,7 @@ import io.pgchloader.postgres.SourceRowMapperFactory;
 import io.pgchloader.postgres.SourceTable;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -480,8 +481,22 @@ public final class CdcStream {
     }
 
     private long loadTable(Connection c, CdcTable table, BigInteger version) throws SQLException {
+        return loadTable(c, table, version, "", null);
+    }
+
+    /**
+     * Copies the rows of a CDC table that {@code where} selects (one array parameter), read in the connection's
+     * snapshot, into its target at {@code version}: what {@code --repair} writes. The caller chooses a version
+     * that sits between the changes it must override and the ones that must override it (docs/cdc.md).
+     */
+    public long copy(Connection snapshot, String routeId, String where, Array keys, BigInteger version) throws SQLException {
+        CdcTable table = tables.values().stream().filter(t -> t.spec.routeId().equals(routeId)).findFirst().orElseThrow();
+        return loadTable(snapshot, table, version, where, keys);
+    }
+
+    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, Array keys) throws SQLException {
         String select = "SELECT " + Identifiers.pgList(table.source.columnNames()) + " FROM "
-                + Identifiers.pg(table.source.schema(), table.source.table());
+                + Identifiers.pg(table.source.schema(), table.source.table()) + where;
         RowMapper<?> mapper = new SourceRowMapperFactory(PgToClickHouse::readerFor).newColumnRowMapper();
         Counts counts = new Counts();
         StreamInsert insert = new StreamInsert(counts, table.rowLayout, table.spec.insertRows());
@@ -490,6 +505,9 @@ public final class CdcStream {
         try (Connection ch = sink.getConnection(); PreparedStatement into = ch.prepareStatement(table.rowLayout.sql());
              PreparedStatement ps = c.prepareStatement(select)) {
             ps.setFetchSize(10_000);
+            if (keys != null) {
+                ps.setArray(1, keys);
+            }
             int n = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

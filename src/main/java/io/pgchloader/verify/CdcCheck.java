@@ -48,9 +48,15 @@ final class CdcCheck {
     private final DataSource clickHouse;
     private final String clickHouseDatabase;
     private final String targetName;
+    private final boolean mend;
+    /** Keys to copy again (PostgreSQL's text) and to tombstone (ClickHouse's), filled by the row-by-row pass. */
+    private final List<String> toCopy = new ArrayList<>();
+    private final List<String> toTombstone = new ArrayList<>();
 
+    /** @param mend whether to write what differs ({@code --repair}) instead of naming a few examples */
     CdcCheck(CdcStream stream, CdcStream.Target table, DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
-             String targetName) {
+             String targetName, boolean mend) {
+        this.mend = mend;
         this.stream = stream;
         this.table = table;
         this.postgres = postgres;
@@ -158,6 +164,9 @@ final class CdcCheck {
                             + compared, List.of());
                 }
                 List<String> details = examples(c, skip, pgTable, pgKey, pgHash, chKey, chHash, since);
+                if (mend) {
+                    details.add(mended(c, pgKey, chKey, l0));
+                }
                 return new TableCheck.Result(spec, TableCheck.Status.DIFFERENT, name + ": DIFFERENT (CDC), PostgreSQL " + pg[0]
                         + " rows, ClickHouse " + chSums[0] + " rows " + compared, details);
             } finally {
@@ -234,6 +243,7 @@ final class CdcCheck {
                 boolean hasH = h.next();
                 while (hasP || hasH) {
                     int order = !hasP ? 1 : !hasH ? -1 : compareBytes(p.getString(1), h.getString(1));
+                    String key = order > 0 ? h.getString(1) : p.getString(1);
                     String text;
                     if (order < 0) {
                         missing++;
@@ -252,6 +262,9 @@ final class CdcCheck {
                         hasP = p.next();
                         hasH = h.next();
                     }
+                    if (mend && text != null) {
+                        (order > 0 ? toTombstone : toCopy).add(key);
+                    }
                     if (text != null && lines.size() < EXAMPLES) {
                         lines.add("  " + table.source().qualifiedName() + " " + text);
                     }
@@ -261,6 +274,34 @@ final class CdcCheck {
         lines.add(0, "  " + table.source().qualifiedName() + ": " + missing + " missing in ClickHouse, " + extra
                 + " only in ClickHouse, " + changed + " with other values");
         return lines;
+    }
+
+    /**
+     * Writes what differs, at the version {@code L0 × 2^64 - 1}: above every change committed before L0 (their
+     * commit LSN is at most L0 - 1, their position below 2^64 - 1), so the copy or tombstone overrides the wrong
+     * row; below every change committed after L0 (at least L0 × 2^64 + 1), so a change the stream applies later
+     * overrides the copy, whichever reaches ClickHouse first. The keys written were not set aside, so nothing
+     * after L0 touched them in the snapshot: the copies show exactly the state after the commits before L0.
+     */
+    private String mended(Connection snapshot, String pgKey, String chKey, long l0) throws SQLException {
+        BigInteger version = BigInteger.valueOf(l0).shiftLeft(64).subtract(BigInteger.ONE);
+        long copied = toCopy.isEmpty() ? 0 : stream.copy(snapshot, table.routeId(), " WHERE (" + pgKey + ")::text = ANY (?)",
+                snapshot.createArrayOf("text", toCopy.toArray()), version);
+        if (!toTombstone.isEmpty()) {
+            String keys = Identifiers.chList(table.key());
+            StringBuilder in = new StringBuilder();
+            for (String k : toTombstone) {
+                in.append(in.length() == 0 ? "" : ", ").append('\'').append(k.replace("\\", "\\\\").replace("'", "\\'")).append('\'');
+            }
+            try (Connection ch = clickHouse.getConnection(); Statement st = ch.createStatement()) {
+                st.execute("INSERT INTO " + table.qualifiedTarget() + " (" + keys + ", " + Identifiers.ch(TargetTable.VERSION_COLUMN)
+                        + ", " + Identifiers.ch(TargetTable.DELETED_COLUMN) + ") SELECT " + keys + ", toUInt128('" + version
+                        + "'), 1 FROM " + table.qualifiedTarget() + " FINAL WHERE " + chKey + " IN (" + in + ")");
+            }
+        }
+        return "  " + table.source().qualifiedName() + ": repaired at version " + version + " (just below WAL position "
+                + LogSequenceNumber.valueOf(l0).asString() + "): " + copied + " row(s) copied again, " + toTombstone.size()
+                + " tombstoned";
     }
 
     private static int compareBytes(String a, String b) {

@@ -42,6 +42,7 @@ public final class Verifier {
     private final SyncEnvironment env;
     private final CdcStream cdc;
     private final List<CdcStream.Target> cdcTables;
+    private boolean mendCdc;
 
     private Verifier(CycleRunner tables, List<String> routeIds, SyncEnvironment env, CdcStream cdc, List<CdcStream.Target> cdcTables) {
         this.tables = tables;
@@ -63,6 +64,16 @@ public final class Verifier {
                 cdcTables);
     }
 
+    /**
+     * {@code --repair} of CDC tables: the comparison of {@link #run}, and what differs written at a version
+     * between the changes before the comparison's WAL position and those after it ({@link CdcCheck}).
+     */
+    public static Verifier repairingCdc(LoaderApplication app, List<CdcStream.Target> cdcTables) {
+        Verifier v = of(app, List.of(), cdcTables);
+        v.mendCdc = true;
+        return v;
+    }
+
     public Report run() {
         List<String> lines = new ArrayList<>();
         say(lines, "Verifying " + (routeIds.size() + cdcTables.size()) + " table(s), PostgreSQL against ClickHouse FINAL: rows and a checksum of"
@@ -80,7 +91,7 @@ public final class Verifier {
             for (CdcStream.Target target : cdcTables) {
                 try {
                     TableCheck.Result result = new CdcCheck(cdc, target, env.postgres(), clickHouse, env.clickHouseDatabase(),
-                            target.targetTable()).run();
+                            target.targetTable(), mendCdc).run();
                     if (result.status() == TableCheck.Status.OK) {
                         say(lines, result.summary());
                     } else {
