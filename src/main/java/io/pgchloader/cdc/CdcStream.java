@@ -91,6 +91,8 @@ public final class CdcStream {
     private final CdcStatus status;
     private final long heartbeatMs;
     private final long maxRetainedWalBytes;
+    /** False once a heartbeat failed: they stay off for the rest of the run, said once. */
+    private volatile boolean heartbeatsAllowed = true;
     /** Whether retained WAL was above the limit at the last reading: the WARN is written once per crossing. */
     private boolean overRetainedLimit;
 
@@ -678,9 +680,18 @@ public final class CdcStream {
                             break;
                         }
                         long interval = TimeUnit.MILLISECONDS.toNanos(heartbeatMs);
-                        if (messages && heartbeatMs > 0 && now - lastArrival > interval && now - lastHeartbeat > interval) {
-                            heartbeat = Heartbeat.emit(plain);
+                        if (messages && heartbeatsAllowed && heartbeatMs > 0 && now - lastArrival > interval
+                                && now - lastHeartbeat > interval) {
                             lastHeartbeat = now;
+                            try {
+                                heartbeat = Heartbeat.emit(plain);
+                            } catch (SQLException e) {
+                                // the stream works without them (keepalives still move the slot); only the lag of an
+                                // idle table is then unknown
+                                heartbeatsAllowed = false;
+                                LOG.warn("CDC heartbeats turned off: {} (grant the loader's role EXECUTE on"
+                                        + " pg_logical_emit_message, or set CDC_HEARTBEAT_SECONDS=0)", e.getMessage());
+                            }
                         }
                     } else if (pending.due(batchSize)) {
                         pending.flush();
