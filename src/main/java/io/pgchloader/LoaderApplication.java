@@ -17,6 +17,7 @@ import io.pgchloader.cycle.CyclePlan;
 import io.pgchloader.cycle.RetryPolicy;
 import io.pgchloader.cycle.SyncEnvironment;
 import io.pgchloader.cycle.SyncStatus;
+import io.pgchloader.jmx.CdcTableMBeans;
 import io.pgchloader.jmx.RemoteJmx;
 import io.pgchloader.jmx.TableSyncMBeans;
 import io.pgchloader.ops.HighAvailability;
@@ -104,9 +105,12 @@ public final class LoaderApplication implements AutoCloseable {
         main.bind("reconciler", new TableRepair(environment));
         // per-table sync state as JMX MBeans beside Camel's route MBeans (local JMX in every mode)
         main.bind("tableSyncMBeans", new TableSyncMBeans(status, settings::mask));
+        if (!cdc.isEmpty()) {
+            main.bind("cdcTableMBeans", new CdcTableMBeans(cdc, settings::mask));
+        }
         if (scheduled) {
             // only a loader that keeps running is worth probing and scraping, or sharing tables with others
-            Observability.install(main, settings, postgres, clickHouse, status);
+            Observability.install(main, settings, postgres, clickHouse, status, cdc);
             HighAvailability.install(main, settings);
         }
 
@@ -145,7 +149,8 @@ public final class LoaderApplication implements AutoCloseable {
     private CdcStream cdcStream() {
         CdcStream stream = new CdcStream(replication -> DataSources.postgresConnection(settings, replication), postgres,
                 clickHouse, new ClickHouseSink(clickHouse), settings.get(Setting.CLICKHOUSE_DB), settings.get(Setting.CDC_SLOT),
-                settings.get(Setting.CDC_PUBLICATION));
+                settings.get(Setting.CDC_PUBLICATION), settings.getInt(Setting.CDC_HEARTBEAT_SECONDS) * 1000L,
+                settings.getInt(Setting.CDC_MAX_RETAINED_WAL_MB) * 1024L * 1024L);
         stream.allowContinuous(scheduled);
         for (Map<String, String> route : RouteFiles.templatedRoutes(Path.of(settings.get(Setting.ROUTES_DIR)), CDC_TEMPLATE_ID)) {
             stream.add(route.get("routeId"), route.get("schema"), route.get("table"), route.get("targetTable"),

@@ -3,8 +3,12 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pgchloader.support.Http;
+import io.pgchloader.support.ListeningPorts;
 import io.pgchloader.support.LoaderProcess;
+import io.pgchloader.support.TcpProxy;
 import io.pgchloader.support.TestDatabases;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -20,9 +24,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -402,5 +411,311 @@ class CdcTest {
         String last = once(env);
         assertFalse(last.contains("snapshot loaded"), last);
         assertItemsEqual();
+    }
+
+    // ---- observability, heartbeats -------------------------------------------------------------------
+
+    private long walBehindConfirmed() throws SQLException {
+        return Long.parseLong(pgRows("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text FROM pg_replication_slots"
+                + " WHERE slot_name = '" + slot + "'").get(0));
+    }
+
+    /** Where the next WAL record goes: past every commit so far, flushed or not (the test server commits asynchronously). */
+    private String walLsn() throws SQLException {
+        return pgRows("SELECT pg_current_wal_insert_lsn()::text").get(0);
+    }
+
+    private boolean lsnBelow(String a, String b) throws SQLException {
+        return pgRows("SELECT ('" + a + "'::pg_lsn < '" + b + "'::pg_lsn)::text").get(0).equals("true");
+    }
+
+    /** About {@code megabytes} of WAL from a table no CDC route publishes, in transactions of 1 MB. */
+    private void writeNoise(int megabytes) throws SQLException {
+        for (int i = 0; i < megabytes; i++) {
+            pg("INSERT INTO noise SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 4000) g");
+        }
+    }
+
+    private static void await(String what, Duration limit, Callable<Boolean> condition) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.call()) {
+            if (System.nanoTime() > deadline) {
+                fail("not within " + limit.toSeconds() + " s: " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static double metric(int port, String name, String... labels) throws Exception {
+        Double value = Http.sample(Http.get(port, "/observe/metrics").body(), name, labels);
+        return value == null ? Double.NaN : value;
+    }
+
+    @Test
+    void a_cdc_table_counts_its_changes_by_kind_and_shows_its_slot_in_metrics_health_and_jmx() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g");
+        int http = Http.freePort();
+        int jmxPort = ListeningPorts.free();
+        LoaderProcess p = start(environment("HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1",
+                "JMX_PORT", Integer.toString(jmxPort), "JMX_HOST", "127.0.0.1", "JMX_USER", "operator", "JMX_PASSWORD", "op-pw",
+                "JMX_READONLY_USER", "viewer", "JMX_READONLY_PASSWORD", "viewer-pw"));
+        p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        pg("INSERT INTO items VALUES (11, 11, 'a'), (12, 12, 'b'), (13, 13, 'c')",
+                "UPDATE items SET v = -v WHERE id IN (1, 2)",
+                "DELETE FROM items WHERE id = 3");
+        await("the changes counted: " + p.output(), RUN_LIMIT, () -> metric(http, "pgch_cdc_changes_applied_total",
+                "route", "cdc-items", "kind", "delete") == 1);
+        assertEquals(3, metric(http, "pgch_cdc_changes_applied_total", "route", "cdc-items", "table", "public.items", "kind", "insert"));
+        assertEquals(2, metric(http, "pgch_cdc_changes_applied_total", "route", "cdc-items", "kind", "update"));
+        assertItemsEqual();
+        // the slot's figures are read every 5 s
+        await("the slot read", RUN_LIMIT, () -> metric(http, "pgch_cdc_slot_retained_wal_bytes", "slot", slot) >= 0);
+        assertTrue(metric(http, "pgch_cdc_lag_seconds", "slot", slot) < 30, "caught up");
+        assertTrue(metric(http, "pgch_cdc_lag_bytes", "slot", slot) >= 0);
+        assertEquals(0, metric(http, "pgch_cdc_slot_retained_wal_over_limit", "slot", slot));
+        assertEquals(Long.parseLong(pgRows("SELECT (confirmed_flush_lsn - '0/0')::bigint::text FROM pg_replication_slots"
+                + " WHERE slot_name = '" + slot + "'").get(0)), metric(http, "pgch_cdc_confirmed_lsn", "slot", slot), 1e6,
+                "the confirmed position, the slot's own");
+        Http.Response ready = Http.get(http, "/observe/health/ready");
+        assertEquals(200, ready.status(), ready.body());
+
+        // the read-only login reads the table's MBean
+        ObjectName mbean = new ObjectName("io.pgchloader:context=pg-ch-loader,type=CdcTable,route=\"cdc-items\"");
+        try (JMXConnector connector = JmxTest.connect(jmxPort, "viewer", "viewer-pw")) {
+            MBeanServerConnection jmx = connector.getMBeanServerConnection();
+            assertEquals(3L, jmx.getAttribute(mbean, "InsertsApplied"));
+            assertEquals(2L, jmx.getAttribute(mbean, "UpdatesApplied"));
+            assertEquals(1L, jmx.getAttribute(mbean, "DeletesApplied"));
+            assertEquals("public.items", jmx.getAttribute(mbean, "Table"));
+            assertEquals(slot, jmx.getAttribute(mbean, "Slot"));
+            assertEquals(true, jmx.getAttribute(mbean, "Streaming"));
+            assertTrue((Double) jmx.getAttribute(mbean, "LagSeconds") < 30);
+            assertTrue((Long) jmx.getAttribute(mbean, "RetainedWalBytes") >= 0);
+            assertTrue(((String) jmx.getAttribute(mbean, "ConfirmedLsn")).matches("[0-9A-F]+/[0-9A-F]+"));
+            assertFalse("0/0".equals(jmx.getAttribute(mbean, "ConfirmedLsn")));
+        }
+    }
+
+    @Test
+    void a_stream_that_cannot_write_to_clickhouse_confirms_nothing_past_the_change_and_says_so() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g",
+                // not published: only its WAL reaches the slot
+                "CREATE TABLE noise (id int, pad text)");
+        int http = Http.freePort();
+        LoaderProcess p = start(environment("HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1",
+                "CDC_HEARTBEAT_SECONDS", "1", "CDC_MAX_LAG_SECONDS", "4", "CDC_MAX_RETAINED_WAL_MB", "8",
+                "RETRY_INITIAL_DELAY_MS", "300"));
+        p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        await("ready", RUN_LIMIT, () -> Http.get(http, "/observe/health/ready").status() == 200);
+
+        // ClickHouse cannot take the change: the stream fails and starts again, heartbeats go on being written
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement()) {
+            s.execute("RENAME TABLE items TO items_away");
+        }
+        pg("INSERT INTO items VALUES (11, 11, 'held')");
+        String afterChange = walLsn();
+        // a heartbeat right behind the change, as the loader's own lands when a change commits just after it was
+        // written: it arrives with the change on every replay, and confirming it must wait for the change's INSERT
+        pg("SELECT pg_logical_emit_message(false, 'pg_ch_loader', 'heartbeat')");
+        writeNoise(24);
+        Thread.sleep(3000);
+        String confirmed = confirmedLsn();
+        assertTrue(lsnBelow(confirmed, afterChange), "the slot is not confirmed past a change ClickHouse lacks: confirmed "
+                + confirmed + ", change before " + afterChange + "\n" + p.output());
+        assertTrue(p.output().contains("CDC stream failed, starting again from slot " + slot), p.output());
+        Http.Response ready = Http.get(http, "/observe/health/ready");
+        assertEquals(503, ready.status(), "lag over CDC_MAX_LAG_SECONDS: " + ready.body());
+        assertTrue(ready.body().contains("cdc"), ready.body());
+        assertTrue(metric(http, "pgch_cdc_lag_seconds", "slot", slot) > 4);
+        await("retained WAL over the limit", RUN_LIMIT, () -> metric(http, "pgch_cdc_slot_retained_wal_over_limit", "slot", slot) == 1);
+        assertTrue(metric(http, "pgch_cdc_slot_retained_wal_bytes", "slot", slot) > 8 << 20);
+        List<String> warnings = p.lines().stream().filter(l -> l.contains("retains") && l.contains("max_slot_wal_keep_size")).toList();
+        assertEquals(1, warnings.size(), "one WARN per crossing: " + warnings);
+        assertTrue(warnings.get(0).contains(slot) && warnings.get(0).contains("WARN"), warnings.get(0));
+
+        // ClickHouse back: the held change arrives, and the slot moves on past it
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement()) {
+            s.execute("RENAME TABLE items_away TO items");
+        }
+        await("the held change in ClickHouse", RUN_LIMIT, () -> chRows("SELECT toString(count()) FROM items FINAL WHERE id = 11").equals(List.of("1")));
+        assertItemsEqual();
+        await("the slot confirmed past the change", RUN_LIMIT, () -> !lsnBelow(confirmedLsn(), afterChange));
+        await("ready again", RUN_LIMIT, () -> Http.get(http, "/observe/health/ready").status() == 200);
+    }
+
+    @Test
+    void an_idle_table_does_not_pin_wal() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g",
+                "CREATE TABLE noise (id int, pad text)");
+        int http = Http.freePort();
+        LoaderProcess p = start(environment("CDC_HEARTBEAT_SECONDS", "1", "HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1"));
+        p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        String start = walLsn();
+        long idleSince = System.nanoTime();
+        long worst = 0;
+        // another table written heavily, the CDC table not at all
+        for (int round = 0; round < 8; round++) {
+            writeNoise(8);
+            Thread.sleep(1500);
+            worst = Math.max(worst, walBehindConfirmed());
+        }
+        long written = Long.parseLong(pgRows("SELECT (pg_current_wal_lsn() - '" + start + "'::pg_lsn)::bigint::text").get(0));
+        assertTrue(written > 50 << 20, "the other table wrote WAL: " + written);
+        assertTrue(worst < 16 << 20, "retained WAL behind the confirmed position stayed bounded: worst " + worst + " of "
+                + written + " bytes written\n" + p.output());
+        await("confirmed close to the WAL's end once writes stop", Duration.ofSeconds(20), () -> walBehindConfirmed() < 1 << 20);
+        // PostgreSQL's keepalives alone let the slot move on too; what only the heartbeats give is a lag that
+        // says "caught up" on a table nobody writes (without them it would be the whole idle time)
+        Thread.sleep(Math.max(0, TimeUnit.SECONDS.toMillis(15) - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleSince)));
+        double lag = metric(http, "pgch_cdc_lag_seconds", "slot", slot);
+        assertTrue(lag < 5, "lag " + lag + " s after " + (System.nanoTime() - idleSince) / 1e9 + " s idle");
+        System.out.printf("an_idle_table_does_not_pin_wal: %d MB written, at most %.1f MB behind the confirmed position%n",
+                written >> 20, worst / 1048576.0);
+    }
+
+    // ---- verify and repair ----------------------------------------------------------------------------
+
+    private LoaderProcess run(Map<String, String> env, int expectedExit, String... args) throws Exception {
+        LoaderProcess p = start(env, args);
+        assertEquals(expectedExit, p.awaitExit(RUN_LIMIT), p.output());
+        return p;
+    }
+
+    /** A row written straight into ClickHouse at key {@code id}'s newest version plus one: newer than the stream's, older than any later change. */
+    private void chOverride(int id, String columns, String values) throws SQLException {
+        String version = chRows("SELECT toString(max(_version) + 1) FROM items WHERE id = " + id).get(0);
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO items (id, " + columns + ", _version) VALUES (" + id + ", " + values + ", toUInt128('" + version + "'))");
+        }
+    }
+
+    @Test
+    void verify_compares_a_cdc_table_at_a_wal_position_and_repair_mends_it_below_later_changes() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 3000) g");
+        Map<String, String> env = environment();
+        once(env);
+        LoaderProcess equal = run(env, 0, "--verify");
+        assertTrue(equal.output().contains("public.items: OK, 3000 rows equal (CDC) at WAL position"), equal.output());
+
+        // a change the slot holds and no loader applies: not a difference, but nothing to compare against yet
+        pg("UPDATE items SET v = 0 WHERE id = 1");
+        LoaderProcess behind = run(env, 1, "--verify");
+        assertTrue(behind.output().contains("public.items: NOT VERIFIED, ClickHouse lacks changes the slot " + slot + " holds"),
+                behind.output());
+        once(env);
+        run(env, 0, "--verify");
+
+        // while the scheduled loader streams and a writer commits, the keys changed since the check began are left out
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread writing = writer(stop, new AtomicLong(), 3001);
+        try {
+            LoaderProcess streaming = start(env);
+            streaming.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+            Thread.sleep(1000);
+            LoaderProcess live = run(env, 0, "--verify");
+            assertTrue(live.output().contains("key(s) changed since not compared"), live.output());
+            streaming.close();
+        } finally {
+            stop.set(true);
+            writing.join();
+        }
+        once(env);
+        assertItemsEqual();
+
+        // ClickHouse wrong three ways: another value, a key it lost, a key PostgreSQL never had
+        List<String> present = pgRows("SELECT id::text FROM items ORDER BY id LIMIT 2");
+        int wrong = Integer.parseInt(present.get(0));
+        int lost = Integer.parseInt(present.get(1));
+        chOverride(wrong, "v, note", "-1, 'wrong'");
+        chOverride(lost, "v, _is_deleted", "0, 1");
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO items (id, v, note, _version) VALUES (999999, 1, 'ghost', toUInt128(1))");
+        }
+        LoaderProcess different = run(env, 1, "--verify");
+        String out = different.output();
+        assertTrue(out.contains("public.items: DIFFERENT (CDC)"), out);
+        assertTrue(out.contains("1 missing in ClickHouse, 1 only in ClickHouse, 1 with other values"), out);
+        assertTrue(out.contains("key " + wrong + ": values differ") && out.contains("key " + lost + ": missing in ClickHouse")
+                && out.contains("key 999999: in ClickHouse only"), out);
+
+        LoaderProcess repaired = run(env, 0, "--repair", "--table", "cdc-items");
+        assertTrue(repaired.output().contains("public.items: repaired at version ") && repaired.output().contains(
+                ": 2 row(s) copied again, 1 tombstoned"), repaired.output());
+        assertItemsEqual();
+        run(env, 0, "--verify");
+        // the copies sit below every later change: the stream's next update of a repaired key wins over the copy
+        pg("UPDATE items SET v = 4242, note = 'later' WHERE id = " + wrong, "UPDATE items SET v = 4343 WHERE id = " + lost);
+        once(env);
+        assertItemsEqual();
+        assertEquals(List.of("4242 later"), chRows("SELECT concat(toString(v), ' ', note) FROM items FINAL WHERE id = " + wrong));
+    }
+
+    // ---- PostgreSQL out of reach ----------------------------------------------------------------------
+
+    /**
+     * PostgreSQL out of reach while streaming: every connection of the loader reset and new ones refused for a
+     * few seconds, as when the server restarts (a real restart of the embedded server is not possible here: its
+     * binaries refuse to start again by hand as root, which CI is, and pg_ctl refuses root).
+     */
+    @Test
+    void a_postgresql_cut_off_while_streaming_loses_and_repeats_nothing() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        try (TcpProxy path = new TcpProxy("127.0.0.1", logicalPostgres().getPort())) {
+            LoaderProcess p = start(environment("POSTGRES_PORT", Integer.toString(path.port()), "RETRY_INITIAL_DELAY_MS", "500"));
+            p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+            // the writer reaches PostgreSQL directly: it commits throughout the outage
+            Thread writing = writer(stop, transactions, 5001);
+            String confirmedBeforeCut;
+            try {
+                Thread.sleep(2000);
+                confirmedBeforeCut = confirmedLsn();
+                path.cut();
+                long atCut = transactions.get();
+                Thread.sleep(4000);
+                assertTrue(transactions.get() > atCut + 50, "changes committed while the loader could not reach PostgreSQL");
+                path.restore();
+                Thread.sleep(2000);
+            } finally {
+                stop.set(true);
+                writing.join();
+            }
+            await("the stream failed and resumed from the slot: " + p.output(), RUN_LIMIT,
+                    () -> p.output().indexOf("Streaming 1 CDC table(s)", p.output().indexOf("CDC stream failed, starting again")) > 0);
+            // nothing lost, every key once under FINAL
+            await("ClickHouse equal to PostgreSQL", RUN_LIMIT, () -> {
+                try {
+                    assertItemsEqual();
+                    return true;
+                } catch (AssertionError notYet) {
+                    return false;
+                }
+            });
+            assertTrue(lsnBelow(confirmedBeforeCut, confirmedLsn()), "the slot moved on after the outage");
+            assertTrue(p.isAlive(), "the loader kept running through the outage");
+            assertEquals(1, p.lines().stream().filter(l -> l.contains("snapshot loaded, ")).count(),
+                    "loaded once, at the start; after the outage resumed from the slot");
+        }
     }
 }

@@ -16,11 +16,14 @@ import io.pgchloader.postgres.SourceRowMapperFactory;
 import io.pgchloader.postgres.SourceTable;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -33,6 +36,7 @@ import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
+import org.postgresql.replication.fluent.logical.ChainedLogicalStreamBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.RowMapper;
@@ -60,6 +64,10 @@ public final class CdcStream {
     private static final long FLUSH_MS = 1000;
     /** Seconds between the stream's progress lines while changes arrive. */
     private static final long PROGRESS_SECONDS = 10;
+    /** How often the slot's position and retained WAL are read from pg_replication_slots. */
+    private static final long SLOT_READ_MS = 5000;
+    /** The prefix of the heartbeats' logical messages. */
+    static final String HEARTBEAT_PREFIX = "pg_ch_loader";
 
     /** Opens PostgreSQL connections: a plain one, or a replication connection ({@code replication=database}). */
     @FunctionalInterface
@@ -80,9 +88,23 @@ public final class CdcStream {
     private final List<CdcTable> toLoad = new ArrayList<>();
     private volatile boolean stopping;
     private volatile long confirmed;
+    private final CdcStatus status;
+    private final long heartbeatMs;
+    private final long maxRetainedWalBytes;
+    /** False once a heartbeat failed: they stay off for the rest of the run, said once. */
+    private volatile boolean heartbeatsAllowed = true;
+    /** Whether retained WAL was above the limit at the last reading: the WARN is written once per crossing. */
+    private boolean overRetainedLimit;
 
+    /**
+     * @param heartbeatMs         idle time after which a heartbeat message is written to the WAL (0: none)
+     * @param maxRetainedWalBytes retained WAL above which a WARN says what to do (once per crossing)
+     */
     public CdcStream(Connections connections, DataSource postgres, DataSource clickHouse, DataSource sink,
-                     String clickHouseDatabase, String slot, String publication) {
+                     String clickHouseDatabase, String slot, String publication, long heartbeatMs, long maxRetainedWalBytes) {
+        this.status = new CdcStatus(slot, Clock.systemUTC());
+        this.heartbeatMs = heartbeatMs;
+        this.maxRetainedWalBytes = maxRetainedWalBytes;
         this.connections = connections;
         this.postgres = postgres;
         this.clickHouse = clickHouse;
@@ -95,6 +117,49 @@ public final class CdcStream {
     public void add(String routeId, String schema, String table, String targetTable, String primaryKey, int batchSize,
                     int insertRows) {
         specs.add(new CdcTable.Spec(routeId, schema, table, targetTable, primaryKey, batchSize, insertRows));
+        status.routes(specs.stream().map(s -> new CdcStatus.Route(s.routeId(), s.schema() + "." + s.table())).toList());
+    }
+
+    /** A CDC table as {@code --verify} compares it: its route, source, key and ClickHouse table ({@code db.table}, quoted). */
+    public record Target(String routeId, SourceTable source, List<String> key, String targetTable, String qualifiedTarget) {
+    }
+
+    /** The prepared tables (after {@link #prepare}), in the order of the routes files. */
+    public List<Target> targets() {
+        return tables.values().stream().map(t -> new Target(t.spec.routeId(), t.source, t.key, t.spec.target(), t.qualifiedTarget)).toList();
+    }
+
+    public String slot() {
+        return slot;
+    }
+
+    /**
+     * Whether the slot holds changes (insert, update, delete, truncate of a published table) not confirmed yet
+     * and committed before {@code upTo}: decoded with {@code pg_logical_slot_peek_binary_changes}, which consumes
+     * nothing. Only for a slot no stream reads (PostgreSQL refuses to peek an active slot).
+     */
+    public boolean holdsChangesBefore(Connection c, long upTo) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT data FROM pg_logical_slot_peek_binary_changes(?, ?::pg_lsn, NULL,"
+                + " 'proto_version', '1', 'publication_names', ?)")) {
+            ps.setString(1, slot);
+            ps.setString(2, LogSequenceNumber.valueOf(upTo).asString());
+            ps.setString(3, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    PgOutput.Message m = PgOutput.decode(ByteBuffer.wrap(rs.getBytes(1)));
+                    if (m instanceof PgOutput.Insert || m instanceof PgOutput.Update || m instanceof PgOutput.Delete
+                            || m instanceof PgOutput.Truncate) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** What the stream has applied and where its slot stands, for metrics, JMX and health. */
+    public CdcStatus status() {
+        return status;
     }
 
     /** The CDC routes' ids, in the order of the routes files. */
@@ -137,9 +202,11 @@ public final class CdcStream {
                 try {
                     run(false);
                 } catch (SyncException e) {
+                    status.failed(e.getMessage());
                     LOG.error("CDC stream stopped: {}", e.getMessage());
                     return;
                 } catch (Exception e) {
+                    status.failed(e.getMessage());
                     if (stopping) {
                         return;
                     }
@@ -416,8 +483,22 @@ public final class CdcStream {
     }
 
     private long loadTable(Connection c, CdcTable table, BigInteger version) throws SQLException {
+        return loadTable(c, table, version, "", null);
+    }
+
+    /**
+     * Copies the rows of a CDC table that {@code where} selects (one array parameter), read in the connection's
+     * snapshot, into its target at {@code version}: what {@code --repair} writes. The caller chooses a version
+     * that sits between the changes it must override and the ones that must override it (docs/cdc.md).
+     */
+    public long copy(Connection snapshot, String routeId, String where, Array keys, BigInteger version) throws SQLException {
+        CdcTable table = tables.values().stream().filter(t -> t.spec.routeId().equals(routeId)).findFirst().orElseThrow();
+        return loadTable(snapshot, table, version, where, keys);
+    }
+
+    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, Array keys) throws SQLException {
         String select = "SELECT " + Identifiers.pgList(table.source.columnNames()) + " FROM "
-                + Identifiers.pg(table.source.schema(), table.source.table());
+                + Identifiers.pg(table.source.schema(), table.source.table()) + where;
         RowMapper<?> mapper = new SourceRowMapperFactory(PgToClickHouse::readerFor).newColumnRowMapper();
         Counts counts = new Counts();
         StreamInsert insert = new StreamInsert(counts, table.rowLayout, table.spec.insertRows());
@@ -426,6 +507,9 @@ public final class CdcStream {
         try (Connection ch = sink.getConnection(); PreparedStatement into = ch.prepareStatement(table.rowLayout.sql());
              PreparedStatement ps = c.prepareStatement(select)) {
             ps.setFetchSize(10_000);
+            if (keys != null) {
+                ps.setArray(1, keys);
+            }
             int n = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -461,13 +545,20 @@ public final class CdcStream {
     // ---------------------------------------------------------------------------------------------------
     // streaming
 
+    private enum Kind { INSERT, UPDATE, DELETE }
+
     /** Changes read but not yet in ClickHouse, per table, encoded as they arrive. */
     private final class Pending {
         private final Map<CdcTable, StreamInsert.BatchWriter> rows = new HashMap<>();
         private final Map<CdcTable, StreamInsert.BatchWriter> tombstones = new HashMap<>();
         private final Map<CdcTable, StreamInsert> inserts = new HashMap<>();
+        private final Map<CdcTable, long[]> kinds = new HashMap<>();
         private int count;
         private long since;
+
+        void counted(CdcTable table, Kind kind) {
+            kinds.computeIfAbsent(table, t -> new long[Kind.values().length])[kind.ordinal()]++;
+        }
 
         void row(CdcTable table, SourceRow row) {
             writer(rows, table, table.rowLayout).add(row);
@@ -514,6 +605,11 @@ public final class CdcStream {
                     }
                 }
             }
+            // counted as applied only now that ClickHouse holds them
+            kinds.forEach((table, n) -> {
+                status.applied(table.spec.routeId(), n[Kind.INSERT.ordinal()], n[Kind.UPDATE.ordinal()], n[Kind.DELETE.ordinal()]);
+            });
+            kinds.clear();
             rows.clear();
             tombstones.clear();
             inserts.clear();
@@ -522,26 +618,30 @@ public final class CdcStream {
     }
 
     private void stream(boolean once) throws SQLException {
-        long target;
-        try (Connection c = connections.open(false)) {
-            target = LogSequenceNumber.valueOf(single(c, "SELECT pg_current_wal_lsn()::text")).asLong();
-        }
         int batchSize = tables.values().stream().mapToInt(t -> t.spec.batchSize()).min().orElse(5000);
-        try (Connection replication = connections.open(true)) {
+        try (Connection plain = connections.open(false); Connection replication = connections.open(true)) {
+            plain.setAutoCommit(true);
+            long target = LogSequenceNumber.valueOf(single(plain, "SELECT pg_current_wal_lsn()::text")).asLong();
+            // logical messages (the heartbeats) reach a pgoutput client only from PostgreSQL 14 on
+            boolean messages = Integer.parseInt(single(plain, "SHOW server_version_num")) >= 140000;
             // pgoutput sends text in the walsender's settings: the forms TextValue parses, whatever the server's defaults
             for (String set : List.of("SET DateStyle = ISO", "SET TimeZone = 'UTC'", "SET bytea_output = hex",
                     "SET extra_float_digits = 3", "SET IntervalStyle = postgres")) {
                 execute(replication, set);
             }
-            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI()
+            ChainedLogicalStreamBuilder builder = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream().logical()
                     .withSlotName(slot)
                     .withSlotOption("proto_version", 1)
                     .withSlotOption("publication_names", publication)
                     .withStatusInterval(10, TimeUnit.SECONDS)
                     // a keepalive must never confirm what ClickHouse does not hold yet
-                    .withAutomaticFlush(false)
-                    .start();
+                    .withAutomaticFlush(false);
+            if (messages) {
+                builder.withSlotOption("messages", true);
+            }
+            PGReplicationStream stream = builder.start();
+            status.streaming(true);
             LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
                     once ? " up to " + LogSequenceNumber.valueOf(target) : "");
             Map<Integer, Relation> relations = new HashMap<>();
@@ -550,14 +650,24 @@ public final class CdcStream {
             long commitLsn = 0;
             long ordinal = 0;
             long lastCommitEnd = 0;
+            Instant lastCommitTime = null;
             long applied = 0;
             long loggedApplied = 0;
             long lastLog = System.nanoTime();
+            long lastArrival = System.nanoTime();
+            long lastSlotRead = 0;
+            long lastHeartbeat = System.nanoTime();
+            Heartbeat heartbeat = null;
             while (true) {
-                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(PROGRESS_SECONDS) && applied != loggedApplied) {
+                long now = System.nanoTime();
+                if (now - lastLog > TimeUnit.SECONDS.toNanos(PROGRESS_SECONDS) && applied != loggedApplied) {
                     LOG.info("CDC: {} changes applied, slot {} confirmed at {}", applied, slot, LogSequenceNumber.valueOf(confirmed));
                     loggedApplied = applied;
-                    lastLog = System.nanoTime();
+                    lastLog = now;
+                }
+                if (now - lastSlotRead > TimeUnit.MILLISECONDS.toNanos(SLOT_READ_MS)) {
+                    readSlot(plain);
+                    lastSlotRead = now;
                 }
                 ByteBuffer buffer = stream.readPending();
                 if (buffer == null) {
@@ -565,13 +675,27 @@ public final class CdcStream {
                         pending.flush();
                         // between transactions with nothing pending, everything the server sent is applied: the
                         // position it last reported (a keepalive's) may be confirmed, so an idle table pins no WAL
-                        confirm(stream, Math.max(lastCommitEnd, stream.getLastReceiveLSN().asLong()));
+                        confirm(stream, Math.max(lastCommitEnd, stream.getLastReceiveLSN().asLong()), null);
                         if (once && stream.getLastReceiveLSN().asLong() >= target) {
                             break;
                         }
+                        long interval = TimeUnit.MILLISECONDS.toNanos(heartbeatMs);
+                        if (messages && heartbeatsAllowed && heartbeatMs > 0 && now - lastArrival > interval
+                                && now - lastHeartbeat > interval) {
+                            lastHeartbeat = now;
+                            try {
+                                heartbeat = Heartbeat.emit(plain);
+                            } catch (SQLException e) {
+                                // the stream works without them (keepalives still move the slot); only the lag of an
+                                // idle table is then unknown
+                                heartbeatsAllowed = false;
+                                LOG.warn("CDC heartbeats turned off: {} (grant the loader's role EXECUTE on"
+                                        + " pg_logical_emit_message, or set CDC_HEARTBEAT_SECONDS=0)", e.getMessage());
+                            }
+                        }
                     } else if (pending.due(batchSize)) {
                         pending.flush();
-                        confirm(stream, lastCommitEnd);
+                        confirm(stream, lastCommitEnd, lastCommitTime);
                     }
                     if (stopping) {
                         break;
@@ -579,6 +703,7 @@ public final class CdcStream {
                     sleep(10);
                     continue;
                 }
+                lastArrival = now;
                 PgOutput.Message message = PgOutput.decode(buffer);
                 if (message instanceof PgOutput.Begin begin) {
                     inTransaction = true;
@@ -587,9 +712,23 @@ public final class CdcStream {
                 } else if (message instanceof PgOutput.Commit commit) {
                     inTransaction = false;
                     lastCommitEnd = commit.endLsn();
+                    lastCommitTime = commit.commitTime();
                     if (pending.due(batchSize)) {
                         pending.flush();
-                        confirm(stream, lastCommitEnd);
+                        confirm(stream, lastCommitEnd, lastCommitTime);
+                    }
+                } else if (message instanceof PgOutput.LogicalMessage logical) {
+                    if (!logical.transactional() && !inTransaction && HEARTBEAT_PREFIX.equals(logical.prefix())) {
+                        // Every transaction that committed before the heartbeat was sent before it, and is now
+                        // written first; one still open commits after it and is sent (and replayed) in full.
+                        // So the heartbeat's own position is safe to confirm, and it moves the slot on while
+                        // the published tables are idle and others fill the WAL.
+                        pending.flush();
+                        Instant upTo = heartbeat != null && logical.lsn() >= heartbeat.lsn ? heartbeat.at : null;
+                        confirm(stream, Math.max(lastCommitEnd, logical.lsn()), upTo);
+                        if (upTo != null) {
+                            heartbeat = null;
+                        }
                     }
                 } else if (message instanceof PgOutput.Relation relation) {
                     relations.put(relation.id(), relation(relation));
@@ -597,6 +736,7 @@ public final class CdcStream {
                     Relation r = relations.get(insert.relation());
                     if (r != null) {
                         pending.row(r.table, r.table.row(r.sourceOrder(insert.values()), version(commitLsn, ++ordinal)));
+                        pending.counted(r.table, Kind.INSERT);
                         applied++;
                     }
                 } else if (message instanceof PgOutput.Update update) {
@@ -610,12 +750,14 @@ public final class CdcStream {
                             pending.tombstone(r.table, r.table.tombstone(old, version(commitLsn, ++ordinal)));
                         }
                         pending.row(r.table, r.table.row(values, version(commitLsn, ++ordinal)));
+                        pending.counted(r.table, Kind.UPDATE);
                         applied++;
                     }
                 } else if (message instanceof PgOutput.Delete delete) {
                     Relation r = relations.get(delete.relation());
                     if (r != null) {
                         pending.tombstone(r.table, r.table.tombstone(r.sourceOrder(delete.old()), version(commitLsn, ++ordinal)));
+                        pending.counted(r.table, Kind.DELETE);
                         applied++;
                     }
                 } else if (message instanceof PgOutput.Truncate truncate) {
@@ -632,14 +774,63 @@ public final class CdcStream {
                 if (inTransaction && pending.due(batchSize)) {
                     // a large transaction: written in parts, confirmed only once its commit is written
                     pending.flush();
-                    confirm(stream, lastCommitEnd);
+                    confirm(stream, lastCommitEnd, lastCommitTime);
                 }
             }
             pending.flush();
-            confirm(stream, lastCommitEnd);
+            confirm(stream, lastCommitEnd, lastCommitTime);
+            readSlot(plain);
             LOG.info("CDC stream stopped at {} ({} changes applied)", LogSequenceNumber.valueOf(confirmed), applied);
             stream.close();
+        } finally {
+            status.streaming(false);
         }
+    }
+
+    /** A heartbeat written to the WAL: its position, and when it was written. */
+    private record Heartbeat(long lsn, Instant at) {
+
+        /** Non-transactional: decoded at once, whatever transactions are open, and it needs no commit. */
+        static Heartbeat emit(Connection plain) throws SQLException {
+            Instant at = Instant.now();
+            String lsn = single(plain, "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', 'heartbeat')::text");
+            return new Heartbeat(LogSequenceNumber.valueOf(lsn).asLong(), at);
+        }
+    }
+
+    /**
+     * Reads the slot's position and the WAL it retains; above CDC_MAX_RETAINED_WAL_MB one WARN per crossing.
+     */
+    private void readSlot(Connection plain) throws SQLException {
+        try (PreparedStatement ps = plain.prepareStatement("SELECT pg_current_wal_lsn()::text, confirmed_flush_lsn::text,"
+                + " restart_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getString(2) == null || rs.getString(3) == null) {
+                    return;
+                }
+                status.slotRead(LogSequenceNumber.valueOf(rs.getString(1)).asLong(), LogSequenceNumber.valueOf(rs.getString(2)).asLong(),
+                        LogSequenceNumber.valueOf(rs.getString(3)).asLong());
+            }
+        }
+        long retained = status.retainedWalBytes();
+        if (retained > maxRetainedWalBytes && !overRetainedLimit) {
+            LOG.warn("Replication slot {} retains {} MB of WAL, more than CDC_MAX_RETAINED_WAL_MB ({} MB): PostgreSQL keeps"
+                    + " it on disk until the loader confirms it. Set max_slot_wal_keep_size on PostgreSQL so a stuck slot"
+                    + " cannot fill the disk (docs/cdc.md)", slot, retained >> 20, maxRetainedWalBytes >> 20);
+        } else if (retained <= maxRetainedWalBytes && overRetainedLimit) {
+            LOG.info("Replication slot {} retains {} MB of WAL again, within CDC_MAX_RETAINED_WAL_MB", slot, retained >> 20);
+        }
+        overRetainedLimit = retained > maxRetainedWalBytes;
+    }
+
+    /** Whether retained WAL was above CDC_MAX_RETAINED_WAL_MB at the last reading. */
+    public boolean retainedWalOverLimit() {
+        return overRetainedLimit;
+    }
+
+    public long maxRetainedWalBytes() {
+        return maxRetainedWalBytes;
     }
 
     /** A column an update left unchanged and PostgreSQL did not send ('u') takes its value from the old row. */
@@ -657,9 +848,16 @@ public final class CdcStream {
         }
     }
 
-    /** Sets the slot's flushed and applied position and tells the server; never past what ClickHouse holds. */
-    private void confirm(PGReplicationStream stream, long lsn) throws SQLException {
+    /**
+     * Sets the slot's flushed and applied position and tells the server; never past what ClickHouse holds.
+     *
+     * @param upTo every change committed before it is in ClickHouse once {@code lsn} is (null: unknown)
+     */
+    private void confirm(PGReplicationStream stream, long lsn, Instant upTo) throws SQLException {
         if (lsn <= confirmed) {
+            if (lsn == confirmed && upTo != null) {
+                status.confirmed(lsn, upTo);
+            }
             return;
         }
         LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
@@ -667,6 +865,7 @@ public final class CdcStream {
         stream.setAppliedLSN(position);
         stream.forceUpdateStatus();
         confirmed = lsn;
+        status.confirmed(lsn, upTo);
         LOG.debug("confirmed {}", position);
     }
 

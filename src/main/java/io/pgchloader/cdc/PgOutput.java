@@ -2,6 +2,8 @@ package io.pgchloader.cdc;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,15 +24,22 @@ final class PgOutput {
     private PgOutput() {
     }
 
-    sealed interface Message permits Begin, Commit, Relation, Insert, Update, Delete, Truncate, Other {
+    sealed interface Message permits Begin, Commit, Relation, Insert, Update, Delete, Truncate, LogicalMessage, Other {
     }
+
+    /** PostgreSQL's epoch for timestamps on the wire: microseconds since 2000-01-01 UTC. */
+    private static final Instant PG_EPOCH = Instant.parse("2000-01-01T00:00:00Z");
 
     /** finalLsn: the LSN of the transaction's commit record, the same for all its changes. */
     record Begin(long finalLsn, int xid) implements Message {
     }
 
     /** endLsn: just past the commit record; confirming it tells PostgreSQL the transaction is applied. */
-    record Commit(long commitLsn, long endLsn) implements Message {
+    record Commit(long commitLsn, long endLsn, Instant commitTime) implements Message {
+    }
+
+    /** A message of pg_logical_emit_message (sent with the option messages 'true'); lsn: the message's own. */
+    record LogicalMessage(boolean transactional, long lsn, String prefix) implements Message {
     }
 
     /** replicaIdentity: 'd' default, 'f' full, 'i' index, 'n' nothing. */
@@ -66,7 +75,7 @@ final class PgOutput {
                 buffer.get(); // flags
                 long commitLsn = buffer.getLong();
                 long endLsn = buffer.getLong();
-                return new Commit(commitLsn, endLsn);
+                return new Commit(commitLsn, endLsn, PG_EPOCH.plus(buffer.getLong(), ChronoUnit.MICROS));
             }
             case 'R': {
                 int id = buffer.getInt();
@@ -112,8 +121,13 @@ final class PgOutput {
                 }
                 return new Truncate(relations);
             }
+            case 'M': {
+                boolean transactional = (buffer.get() & 1) != 0;
+                long lsn = buffer.getLong();
+                return new LogicalMessage(transactional, lsn, string(buffer));
+            }
             default:
-                // origin, type, logical message: nothing the loader applies
+                // origin, type: nothing the loader applies
                 return new Other(type);
         }
     }

@@ -76,6 +76,14 @@ public enum Setting {
             + " WAL until the loader confirms it; drop it when the loader is retired (docs/cdc.md)."),
     CDC_PUBLICATION("pg_ch_loader", Kind.TEXT, "Publication that lists the CDC tables; created when missing, and the"
             + " loader adds its CDC tables to it."),
+    CDC_MAX_LAG_SECONDS("300", Kind.POSITIVE_INT, "Seconds the CDC stream may lag behind PostgreSQL's commits before the"
+            + " readiness check cdc goes DOWN (lag: now minus the newest commit, or heartbeat, the slot was confirmed past)."),
+    CDC_MAX_RETAINED_WAL_MB("1024", Kind.POSITIVE_INT, "Megabytes of WAL the CDC slot may retain on PostgreSQL's disk"
+            + " (pg_current_wal_lsn() - restart_lsn) before a WARN names the slot and advises max_slot_wal_keep_size, once"
+            + " per crossing; the metric pgch_cdc_slot_retained_wal_over_limit says the same."),
+    CDC_HEARTBEAT_SECONDS("10", Kind.NON_NEGATIVE_INT, "Seconds without a change from the slot after which the CDC"
+            + " stream writes a heartbeat (pg_logical_emit_message, PostgreSQL 14+) and confirms past it, so a slot"
+            + " whose tables are idle while others write does not pin WAL; 0 turns heartbeats off."),
 
     JMX_PORT("", Kind.PORT, "TCP port for remote JMX (RMI registry and connector on this one port) while the loader runs"
             + " its schedule; needs JMX_USER and JMX_PASSWORD. Empty (the default): no port is opened, local tools"

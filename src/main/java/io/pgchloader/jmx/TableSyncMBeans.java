@@ -98,7 +98,7 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
     }
 
     /** A key property value as is when it may stand unquoted, else quoted. */
-    private static String value(String text) {
+    static String value(String text) {
         return text.matches("[^,=:\"*?\\n]+") ? text : ObjectName.quote(text);
     }
 

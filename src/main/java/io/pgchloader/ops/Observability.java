@@ -3,6 +3,7 @@ package io.pgchloader.ops;
 import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pgchloader.cdc.CdcStream;
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
@@ -27,6 +28,7 @@ import org.slf4j.LoggerFactory;
  *   {@code context} check), 503 otherwise. Deliberately nothing more: a database outage or a slow
  *   cycle is not cured by a restart.</li>
  *   <li>{@code GET /observe/health/ready}: 200 when both databases answer ({@link DatabaseHealthCheck}),
+ *   the CDC stream, if any, lags no more than CDC_MAX_LAG_SECONDS ({@link CdcHealthCheck}),
  *   every route is started (Camel's {@code routes} checks; a table route held back by high
  *   availability counts as ready, its start being up to the cluster) and the context runs; 503 with
  *   the failing checks otherwise.</li>
@@ -54,7 +56,7 @@ public final class Observability {
      * @throws ConfigurationException when {@code HTTP_PORT} is taken by another program
      */
     public static void install(Main main, Settings settings, HikariDataSource postgres, HikariDataSource clickHouse,
-                               SyncStatus status) {
+                               SyncStatus status, CdcStream cdc) {
         int port = settings.getInt(Setting.HTTP_PORT);
         if (port == 0) {
             return;
@@ -66,6 +68,10 @@ public final class Observability {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         main.bind(MicrometerConstants.METRICS_REGISTRY_NAME, registry);
         main.bind("syncMetrics", new SyncMetrics(registry));
+        if (cdc != null && !cdc.isEmpty()) {
+            CdcMetrics.register(registry, cdc);
+            main.bind("cdcHealthCheck", new CdcHealthCheck(cdc.status(), settings.getInt(Setting.CDC_MAX_LAG_SECONDS)));
+        }
 
         boolean full = settings.get(Setting.HEALTH_DETAILS).equals("full");
         DatabaseHealthCheck postgresCheck = DatabaseHealthCheck.postgres(full ? "PostgreSQL at "

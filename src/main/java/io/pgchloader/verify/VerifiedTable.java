@@ -14,6 +14,11 @@ record VerifiedTable(String routeId, String schema, String table, String targetT
                 text(parameters, "updatedColumn", "updated_at"), text(parameters, "softDeleteColumn", ""));
     }
 
+    /** A CDC table: no timestamp columns. */
+    static VerifiedTable cdc(String routeId, String schema, String table, String targetTable) {
+        return new VerifiedTable(routeId, schema, table, targetTable, "", "", "", "");
+    }
+
     private static String text(Map<String, Object> parameters, String name, String fallback) {
         Object value = parameters.get(name);
         return value == null ? fallback : value.toString();

@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgchloader.CycleRunner;
 import io.pgchloader.LoaderApplication;
+import io.pgchloader.cdc.CdcStream;
 import io.pgchloader.cycle.SyncEnvironment;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -39,27 +40,43 @@ public final class Verifier {
     private final CycleRunner tables;
     private final List<String> routeIds;
     private final SyncEnvironment env;
+    private final CdcStream cdc;
+    private final List<CdcStream.Target> cdcTables;
+    private boolean mendCdc;
 
-    private Verifier(CycleRunner tables, List<String> routeIds, SyncEnvironment env) {
+    private Verifier(CycleRunner tables, List<String> routeIds, SyncEnvironment env, CdcStream cdc, List<CdcStream.Target> cdcTables) {
         this.tables = tables;
         this.routeIds = routeIds;
         this.env = env;
+        this.cdc = cdc;
+        this.cdcTables = cdcTables;
     }
 
-    /** For a started loader (scheduler held): its table routes, pools and settings. */
+    /** For a started loader (scheduler held): its table routes, CDC tables included, pools and settings. */
     public static Verifier of(LoaderApplication app) {
-        return of(app, app.cycles().routeIds());
+        return of(app, app.cycles().routeIds(), app.hasCdcTables() ? app.cdc().targets() : List.of());
     }
 
-    /** For some of the loader's table routes. */
-    public static Verifier of(LoaderApplication app, List<String> routeIds) {
+    /** For some of the loader's table routes and CDC tables. */
+    public static Verifier of(LoaderApplication app, List<String> routeIds, List<CdcStream.Target> cdcTables) {
         CamelContext context = app.camelContext();
-        return new Verifier(app.cycles(), routeIds, context.getRegistry().findSingleByType(SyncEnvironment.class));
+        return new Verifier(app.cycles(), routeIds, context.getRegistry().findSingleByType(SyncEnvironment.class), app.cdc(),
+                cdcTables);
+    }
+
+    /**
+     * {@code --repair} of CDC tables: the comparison of {@link #run}, and what differs written at a version
+     * between the changes before the comparison's WAL position and those after it ({@link CdcCheck}).
+     */
+    public static Verifier repairingCdc(LoaderApplication app, List<CdcStream.Target> cdcTables) {
+        Verifier v = of(app, List.of(), cdcTables);
+        v.mendCdc = true;
+        return v;
     }
 
     public Report run() {
         List<String> lines = new ArrayList<>();
-        say(lines, "Verifying " + routeIds.size() + " table(s), PostgreSQL against ClickHouse FINAL: rows and a checksum of"
+        say(lines, "Verifying " + (routeIds.size() + cdcTables.size()) + " table(s), PostgreSQL against ClickHouse FINAL: rows and a checksum of"
                 + " every key, version (coalesce of the updated and created columns) and value per key range, for versions older"
                 + " than both the write horizon and the newest version in ClickHouse; newer rows may not be synced yet and"
                 + " are not compared.");
@@ -71,6 +88,25 @@ public final class Verifier {
             return t;
         });
         try (HikariDataSource clickHouse = longQueries(env.clickHouse())) {
+            for (CdcStream.Target target : cdcTables) {
+                try {
+                    TableCheck.Result result = new CdcCheck(cdc, target, env.postgres(), clickHouse, env.clickHouseDatabase(),
+                            target.targetTable(), mendCdc).run();
+                    if (result.status() == TableCheck.Status.OK) {
+                        say(lines, result.summary());
+                    } else {
+                        differing++;
+                        warn(lines, result.summary());
+                        result.details().forEach(line -> warn(lines, line));
+                    }
+                } catch (VerifyException e) {
+                    failed++;
+                    error(lines, target.source().qualifiedName() + ": cannot verify: " + e.getMessage());
+                } catch (SQLException | RuntimeException e) {
+                    failed++;
+                    error(lines, target.source().qualifiedName() + ": cannot verify: " + root(e));
+                }
+            }
             for (String routeId : routeIds) {
                 VerifiedTable table = VerifiedTable.of(routeId, tables.parameters(routeId));
                 try {
@@ -93,7 +129,7 @@ public final class Verifier {
         } finally {
             executor.shutdownNow();
         }
-        int tables = routeIds.size();
+        int tables = routeIds.size() + cdcTables.size();
         if (failed > 0) {
             error(lines, failed + " of " + tables + " table(s) could not be verified" + (differing > 0 ? ", " + differing + " differ" : "") + ".");
             return new Report(CANNOT_VERIFY, lines);

@@ -1,0 +1,39 @@
+package io.pgchloader.ops;
+
+import io.pgchloader.cdc.CdcStatus;
+import java.util.Map;
+import org.apache.camel.health.HealthCheckResultBuilder;
+
+/**
+ * Readiness check {@code cdc}: DOWN while the CDC stream lags more than CDC_MAX_LAG_SECONDS behind
+ * PostgreSQL's commits. Unlike a failing watermark table, a lagging stream is the loader's whole CDC side
+ * (one slot serves every CDC table), and the slot's WAL grows meanwhile: worth taking out of service and
+ * alerting on. The message tells the lag and the limit, never where the databases are.
+ */
+final class CdcHealthCheck extends ReadinessCheck {
+
+    private final CdcStatus status;
+    private final long maxLagSeconds;
+
+    CdcHealthCheck(CdcStatus status, long maxLagSeconds) {
+        super("cdc");
+        this.status = status;
+        this.maxLagSeconds = maxLagSeconds;
+    }
+
+    @Override
+    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        double lag = status.lagSeconds();
+        builder.detail("cdc.lag.seconds", Math.round(lag));
+        builder.detail("cdc.max.lag.seconds", maxLagSeconds);
+        builder.detail("cdc.confirmed.lsn", CdcStatus.lsn(status.confirmedLsn()));
+        String text = String.format("slot %s lags %.0f s behind PostgreSQL's commits (CDC_MAX_LAG_SECONDS %d)", status.slot(),
+                lag, maxLagSeconds);
+        builder.message(text);
+        if (lag > maxLagSeconds) {
+            builder.down();
+        } else {
+            builder.up();
+        }
+    }
+}
