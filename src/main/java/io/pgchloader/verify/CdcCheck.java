@@ -76,22 +76,10 @@ final class CdcCheck {
         }
         List<PgColumn> key = table.key().stream().map(k -> table.source().column(k).orElseThrow()).toList();
         key.forEach(KeyText::check);
-        StringBuilder pgValues = new StringBuilder();
-        StringBuilder chValues = new StringBuilder();
-        List<String> skipped = new ArrayList<>();
-        for (PgColumn column : table.source().columns()) {
-            String chType = target.columnType(column.name());
-            if (chType == null || key.contains(column)) {
-                continue;
-            }
-            String[] text = KeyText.value(column, chType);
-            if (text == null) {
-                skipped.add(column.name() + " (" + column.type().name() + ")");
-                continue;
-            }
-            pgValues.append(" || chr(30) || ").append(text[0]);
-            chValues.append(", '\\x1E', ").append(text[1]);
-        }
+        KeyText.ValueTexts values = KeyText.ValueTexts.of(table.source().columns(), key, target);
+        String pgValues = values.pg();
+        String chValues = values.ch();
+        List<String> skipped = values.skipped();
         String pgKey = KeyText.pg(key);
         String chKey = KeyText.ch(key);
         String pgHash = KeyText.pgHash(pgKey + pgValues);

@@ -1,8 +1,10 @@
 package io.pgchloader.verify;
 
 import io.pgchloader.clickhouse.KeyTexts;
+import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.postgres.PgColumn;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -84,5 +86,33 @@ final class KeyText {
         String ch = chType.replace("Nullable(", "").startsWith("String") ? Identifiers.ch(column.name()) : KeyTexts.ch(column);
         return new String[] {"CASE WHEN " + c + " IS NULL THEN 'n' ELSE 'v' || " + pg + " END",
                 "ifNull(concat('v', " + ch + "), 'n')"};
+    }
+
+    /**
+     * What a row's hash covers besides key and version: every other column both tables have, as the text
+     * {@link #value} gives on each side ({@code pg} appended to PostgreSQL's text, {@code ch} to a ClickHouse
+     * {@code concat}), and the columns that cannot be rendered alike, for the summary line.
+     */
+    record ValueTexts(String pg, String ch, List<String> skipped) {
+
+        static ValueTexts of(List<PgColumn> columns, List<PgColumn> key, TargetTable target) {
+            StringBuilder pg = new StringBuilder();
+            StringBuilder ch = new StringBuilder();
+            List<String> skipped = new ArrayList<>();
+            for (PgColumn column : columns) {
+                String chType = target.columnType(column.name());
+                if (chType == null || key.contains(column)) {
+                    continue;
+                }
+                String[] text = value(column, chType);
+                if (text == null) {
+                    skipped.add(column.name() + " (" + column.type().name() + ")");
+                    continue;
+                }
+                pg.append(" || chr(30) || ").append(text[0]);
+                ch.append(", '\\x1E', ").append(text[1]);
+            }
+            return new ValueTexts(pg.toString(), ch.toString(), List.copyOf(skipped));
+        }
     }
 }

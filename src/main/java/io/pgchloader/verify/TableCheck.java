@@ -245,25 +245,10 @@ final class TableCheck {
      * both render alike; the columns that cannot be rendered so are named and compared by version only.
      */
     private void values(TargetTable target) {
-        StringBuilder pg = new StringBuilder();
-        StringBuilder ch = new StringBuilder();
-        List<String> skipped = new ArrayList<>();
-        for (PgColumn column : source.columns()) {
-            String chType = target.columnType(column.name());
-            if (chType == null || key.contains(column)) {
-                continue;
-            }
-            String[] text = KeyText.value(column, chType);
-            if (text == null) {
-                skipped.add(column.name() + " (" + column.type().name() + ")");
-                continue;
-            }
-            pg.append(" || chr(30) || ").append(text[0]);
-            ch.append(", '\\x1E', ").append(text[1]);
-        }
-        pgValues = pg.toString();
-        chValues = ch.toString();
-        versionOnly = skipped;
+        KeyText.ValueTexts texts = KeyText.ValueTexts.of(source.columns(), key, target);
+        pgValues = texts.pg();
+        chValues = texts.ch();
+        versionOnly = texts.skipped();
     }
 
     /** Columns compared by version only, for the summary line. */
