@@ -2,21 +2,15 @@ package io.pgchloader.jmx;
 
 import io.pgchloader.cdc.CdcStatus;
 import io.pgchloader.cdc.CdcStream;
-import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import javax.management.JMException;
-import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.StandardMBean;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
 import org.apache.camel.support.LifecycleStrategySupport;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One {@link CdcTableMBean} per CDC table route, beside the {@code TableSync} MBeans in the loader's domain
@@ -25,12 +19,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class CdcTableMBeans extends LifecycleStrategySupport {
 
-    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private final CdcStream stream;
     private final UnaryOperator<String> mask;
-    private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    private final Map<String, ObjectName> registered = new ConcurrentHashMap<>();
+    private final RouteMBeans mbeans = new RouteMBeans();
 
     /** @param mask removes configured secrets from a message a driver wrote */
     public CdcTableMBeans(CdcStream stream, UnaryOperator<String> mask) {
@@ -61,45 +53,19 @@ public final class CdcTableMBeans extends LifecycleStrategySupport {
 
     @Override
     public void onRoutesRemove(Collection<Route> routes) {
-        routes.forEach(r -> unregister(r.getRouteId()));
+        routes.forEach(r -> mbeans.unregister(r.getRouteId()));
     }
 
     @Override
     public void onContextStopped(CamelContext context) {
-        registered.keySet().forEach(this::unregister);
+        mbeans.unregisterAll();
     }
 
-    private synchronized void register(CamelContext context, CdcStatus.Route route) {
-        if (registered.containsKey(route.routeId())) {
-            return;
-        }
-        ObjectName name = objectName(context, route.routeId());
-        try {
-            if (server.isRegistered(name)) {
-                server.unregisterMBean(name);
-            }
-            server.registerMBean(new StandardMBean(new State(route), CdcTableMBean.class), name);
-            registered.put(route.routeId(), name);
-        } catch (JMException e) {
-            LOG.warn("Cannot register the JMX MBean {}: {}", name, e.getMessage());
-        }
+    private void register(CamelContext context, CdcStatus.Route route) {
+        mbeans.register(route.routeId(), objectName(context, route.routeId()),
+                () -> new StandardMBean(new State(route), CdcTableMBean.class));
     }
 
-    private synchronized void unregister(String routeId) {
-        ObjectName name = registered.remove(routeId);
-        if (name == null) {
-            return;
-        }
-        try {
-            if (server.isRegistered(name)) {
-                server.unregisterMBean(name);
-            }
-        } catch (JMException e) {
-            LOG.warn("Cannot unregister the JMX MBean {}: {}", name, e.getMessage());
-        }
-    }
-
-    /** Reads the stream's status on every call: nothing to keep in step. */
     private final class State implements CdcTableMBean {
 
         private final CdcStatus.Route route;

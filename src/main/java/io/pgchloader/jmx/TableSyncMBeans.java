@@ -5,7 +5,6 @@ import io.pgchloader.cycle.CycleObserver;
 import io.pgchloader.cycle.SyncCycle;
 import io.pgchloader.cycle.SyncStatus;
 import io.pgchloader.cycle.TableSync;
-import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
@@ -20,8 +19,6 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
 import org.apache.camel.model.ModelCamelContext;
 import org.apache.camel.support.LifecycleStrategySupport;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One {@link TableSyncMBean} per table route in the platform MBean server, next to Camel's own route
@@ -33,14 +30,12 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
 
     public static final String DOMAIN = "io.pgchloader";
 
-    private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.loader");
 
     private final SyncStatus status;
     private final UnaryOperator<String> mask;
     private final Clock clock;
-    private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     private final Map<String, TableSyncState> states = new ConcurrentHashMap<>();
-    private final Map<String, ObjectName> registered = new ConcurrentHashMap<>();
+    private final RouteMBeans mbeans = new RouteMBeans();
 
     /**
      * @param status where failed cycles leave their message
@@ -115,13 +110,13 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
     @Override
     public void onRoutesRemove(Collection<Route> routes) {
         for (Route route : routes) {
-            unregister(route.getRouteId());
+            mbeans.unregister(route.getRouteId());
         }
     }
 
     @Override
     public void onContextStopped(CamelContext context) {
-        registered.keySet().forEach(this::unregister);
+        mbeans.unregisterAll();
     }
 
     @Override
@@ -143,22 +138,11 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
         return states.computeIfAbsent(routeId, id -> new TableSyncState(table, clock));
     }
 
-    private synchronized void register(CamelContext context, String routeId) {
-        if (registered.containsKey(routeId)) {
-            return;
-        }
-        ObjectName name = objectName(context, routeId);
+    private void register(CamelContext context, String routeId) {
         Map<String, Object> parameters = parameters(context, routeId);
         String table = parameters.getOrDefault("schema", "public") + "." + parameters.getOrDefault("table", "?");
-        try {
-            if (server.isRegistered(name)) {
-                server.unregisterMBean(name);
-            }
-            server.registerMBean(new StandardMBean(state(routeId, table), TableSyncMBean.class), name);
-            registered.put(routeId, name);
-        } catch (JMException e) {
-            LOG.warn("Cannot register the JMX MBean {}: {}", name, e.getMessage());
-        }
+        mbeans.register(routeId, objectName(context, routeId),
+                () -> new StandardMBean(state(routeId, table), TableSyncMBean.class));
     }
 
     private static Map<String, Object> parameters(CamelContext context, String routeId) {
@@ -169,17 +153,4 @@ public final class TableSyncMBeans extends LifecycleStrategySupport implements C
         return definition == null || definition.getTemplateParameters() == null ? Map.of() : definition.getTemplateParameters();
     }
 
-    private synchronized void unregister(String routeId) {
-        ObjectName name = registered.remove(routeId);
-        if (name == null) {
-            return;
-        }
-        try {
-            if (server.isRegistered(name)) {
-                server.unregisterMBean(name);
-            }
-        } catch (JMException e) {
-            LOG.warn("Cannot unregister the JMX MBean {}: {}", name, e.getMessage());
-        }
-    }
 }

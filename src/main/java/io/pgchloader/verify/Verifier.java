@@ -89,41 +89,22 @@ public final class Verifier {
         });
         try (HikariDataSource clickHouse = longQueries(env.clickHouse())) {
             for (CdcStream.Target target : cdcTables) {
-                try {
-                    TableCheck.Result result = new CdcCheck(cdc, target, env.postgres(), clickHouse, env.clickHouseDatabase(),
-                            target.targetTable(), mendCdc).run();
-                    if (result.status() == TableCheck.Status.OK) {
-                        say(lines, result.summary());
-                    } else {
-                        differing++;
-                        warn(lines, result.summary());
-                        result.details().forEach(line -> warn(lines, line));
-                    }
-                } catch (VerifyException e) {
+                TableCheck.Status status = checkOne(lines, target.source().qualifiedName(), () -> new CdcCheck(cdc, target,
+                        env.postgres(), clickHouse, env.clickHouseDatabase(), target.targetTable(), mendCdc).run());
+                if (status == null) {
                     failed++;
-                    error(lines, target.source().qualifiedName() + ": cannot verify: " + e.getMessage());
-                } catch (SQLException | RuntimeException e) {
-                    failed++;
-                    error(lines, target.source().qualifiedName() + ": cannot verify: " + root(e));
+                } else if (status != TableCheck.Status.OK) {
+                    differing++;
                 }
             }
             for (String routeId : routeIds) {
                 VerifiedTable table = VerifiedTable.of(routeId, tables.parameters(routeId));
-                try {
-                    TableCheck.Result result = new TableCheck(table, env, clickHouse, executor).run();
-                    if (result.status() == TableCheck.Status.OK) {
-                        say(lines, result.summary());
-                    } else {
-                        differing++;
-                        warn(lines, result.summary());
-                        result.details().forEach(line -> warn(lines, line));
-                    }
-                } catch (VerifyException e) {
+                TableCheck.Status status = checkOne(lines, table.qualifiedName(),
+                        () -> new TableCheck(table, env, clickHouse, executor).run());
+                if (status == null) {
                     failed++;
-                    error(lines, table.qualifiedName() + ": cannot verify: " + e.getMessage());
-                } catch (SQLException | RuntimeException e) {
-                    failed++;
-                    error(lines, table.qualifiedName() + ": cannot verify: " + root(e));
+                } else if (status != TableCheck.Status.OK) {
+                    differing++;
                 }
             }
         } finally {
@@ -140,6 +121,31 @@ public final class Verifier {
         }
         say(lines, "All " + tables + " table(s) equal.");
         return new Report(EQUAL, lines);
+    }
+
+    /** One table's comparison, as CDC and watermark tables are compared alike. */
+    @FunctionalInterface
+    private interface Check {
+        TableCheck.Result run() throws SQLException;
+    }
+
+    /** Runs one table's comparison and writes its lines: its status, or null when it could not be compared. */
+    private static TableCheck.Status checkOne(List<String> lines, String name, Check check) {
+        try {
+            TableCheck.Result result = check.run();
+            if (result.status() == TableCheck.Status.OK) {
+                say(lines, result.summary());
+            } else {
+                warn(lines, result.summary());
+                result.details().forEach(line -> warn(lines, line));
+            }
+            return result.status();
+        } catch (VerifyException e) {
+            error(lines, name + ": cannot verify: " + e.getMessage());
+        } catch (SQLException | RuntimeException e) {
+            error(lines, name + ": cannot verify: " + root(e));
+        }
+        return null;
     }
 
     /**
