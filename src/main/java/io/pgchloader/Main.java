@@ -111,7 +111,7 @@ public final class Main {
 
     /** Compares every table; nothing is written anywhere. Exit code: see {@link Verifier}. */
     static int verify(Settings settings) {
-        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+        try (LoaderApplication app = new LoaderApplication(settings, false).withoutRouteMBeans()) {
             app.start();
             int checked = exitCode(app.checkLogins(), Verifier.CANNOT_VERIFY);
             if (checked != EXIT_OK) {
@@ -150,7 +150,7 @@ public final class Main {
      * of the same table in this process), then verifies them. Exit code: see {@link Verifier}.
      */
     static int repair(Settings settings, RepairOptions options) {
-        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+        try (LoaderApplication app = new LoaderApplication(settings, false).withoutRouteMBeans()) {
             app.start();
             int checked = exitCode(app.checkAtStart(false), EXIT_BAD_CONFIGURATION);
             if (checked != EXIT_OK) {
@@ -182,14 +182,14 @@ public final class Main {
 
     /** The start-up checks and each table's next cycle, written nowhere (see LoaderApplication.plan). */
     static int plan(Settings settings) throws Exception {
-        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+        try (LoaderApplication app = new LoaderApplication(settings, false).withoutRouteMBeans()) {
             app.start();
             return exitCode(app.plan(), EXIT_BAD_CONFIGURATION);
         }
     }
 
     static int once(Settings settings) {
-        try (LoaderApplication app = new LoaderApplication(settings, false)) {
+        try (LoaderApplication app = new LoaderApplication(settings, false).withoutRouteMBeans()) {
             app.start();
             int checked = exitCode(app.checkAtStart(false), EXIT_CYCLE_FAILED);
             if (checked != EXIT_OK) {

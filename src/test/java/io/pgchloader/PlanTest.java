@@ -50,7 +50,7 @@ class PlanTest extends LoaderTestBase {
         assertTrue(output.contains("| sync-events: next cycle: create the target: CREATE TABLE IF NOT EXISTS `" + loader.database
                 + "`.`events` (`id` Int32, `created_at` DateTime64(6, 'UTC'), `updated_at` Nullable(DateTime64(6, 'UTC')),"
                 + " `_version` DateTime64(6, 'UTC') DEFAULT coalesce(`updated_at`, `created_at`), `_is_deleted` UInt8 DEFAULT 0,"
-                + " INDEX pgch_version `_version` TYPE minmax GRANULARITY 1)"
+                + " INDEX pgch_version `_version` TYPE minmax GRANULARITY 1, INDEX pgch_created `created_at` TYPE minmax GRANULARITY 1)"
                 + " ENGINE = ReplacingMergeTree(`_version`, `_is_deleted`) ORDER BY (`id`)\n"), output);
         assertTrue(output.matches("(?s).*\\| sync-events: next cycle: backfill in key order: about 2,[45]\\d\\d rows \\(PostgreSQL's"
                 + " estimate\\) in 3 chunk\\(s\\) of up to 1,000 rows.*"), output);

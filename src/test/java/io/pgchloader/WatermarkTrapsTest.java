@@ -59,6 +59,8 @@ class WatermarkTrapsTest extends LoaderTestBase {
         assertEquals(0, cycle().rowsCreated(), "an idle cycle, its watermark read above the first one's");
         assertTrue(loader.chLong("SELECT count() FROM system.data_skipping_indices WHERE database = currentDatabase()"
                 + " AND table = 'events' AND name = 'pgch_version' AND type = 'minmax' AND expr = '_version'") == 1);
+        assertTrue(loader.chLong("SELECT count() FROM system.data_skipping_indices WHERE database = currentDatabase()"
+                + " AND table = 'events' AND name = 'pgch_created' AND type = 'minmax' AND expr = 'created_at'") == 1);
 
         // ClickHouse loses the newest rows of both streams (a restored backup, a hand-made DELETE)
         loader.ch("ALTER TABLE events DELETE WHERE id > 90 OR id <= 10 SETTINGS mutations_sync = 2");
@@ -67,6 +69,33 @@ class WatermarkTrapsTest extends LoaderTestBase {
         assertEquals(10, after.rowsCreated(), "the ten lost created rows, from the watermark ClickHouse holds now: " + after);
         assertEquals(10, after.rowsUpdated(), "the ten lost updated rows: " + after);
         assertEquals(0, cycle().rowsCreated());
+    }
+
+    @Test
+    void an_idle_cycle_reads_the_newest_granules_though_old_rows_were_updated_since_the_last_insert() throws Exception {
+        eventsTable("timestamp", Map.of());
+        // 100,000 rows created a day ago in key order; every tenth updated after the last insert, scattered over
+        // every granule of the target: by _version alone, the created mark's queries would read every granule
+        loader.pg("INSERT INTO events (id, payload, created_at) SELECT g, 'row ' || g,"
+                        + " localtimestamp - interval '1 day' + make_interval(secs => g * 0.1) FROM generate_series(1, 100000) g",
+                "UPDATE events SET payload = 'changed', updated_at = localtimestamp - interval '1 hour'"
+                        + " + make_interval(secs => id * 0.01) WHERE id % 10 = 0");
+        cycle();
+        loader.ch("OPTIMIZE TABLE events FINAL");
+        assertEquals(0, cycle().rowsCreated(), "the first cycle after the backfill");
+
+        long before = selectedRows();
+        SyncStatus.Outcome idle = cycle();
+        long read = selectedRows() - before;
+        assertEquals(0, idle.rowsCreated() + idle.rowsUpdated());
+        assertTrue(read < 50_000, "an idle cycle read " + read + " rows of a 100,000-row target: the watermark query"
+                + " must skip the granules that hold nothing at or above the last watermarks");
+        assertSameRows();
+    }
+
+    /** Rows ClickHouse has read from tables so far, every query of the server counted. */
+    private long selectedRows() throws SQLException {
+        return loader.chLong("SELECT value FROM system.events WHERE event = 'SelectedRows'");
     }
 
     @ParameterizedTest

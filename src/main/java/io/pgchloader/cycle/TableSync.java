@@ -109,7 +109,7 @@ public class TableSync implements CamelContextAware {
             fit.addAll(existing.alterToFit(source));
             if (existing.holdsDeletes()) {
                 fit.addAll(existing.alterDeletedDefault(deleted));
-                fit.addAll(existing.addVersionIndex(createdColumn, updatedColumn));
+                fit.addAll(existing.addWatermarkIndexes(createdColumn, updatedColumn));
             } else if (!softDeleteColumn.isBlank()) {
                 throw new SyncException("ClickHouse table " + targetName + " cannot hold deletes (it was created before the"
                         + " loader kept them: ENGINE ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ")), but the route"
@@ -157,10 +157,12 @@ public class TableSync implements CamelContextAware {
             limits = WatermarkLimits.in(existing.comment());
             (env.cluster() == null ? ddl : clusterDdl).addAll(shape.fitDdl());
             for (String statement : shape.fitDdl()) {
-                if (statement.contains(" ADD INDEX " + TargetTable.VERSION_INDEX + " ")) {
-                    LOG.info("{}: {} gets the index that keeps the watermark query flat: {} (parts written before get it as"
+                String index = statement.contains(" ADD INDEX " + TargetTable.VERSION_INDEX + " ") ? TargetTable.VERSION_INDEX
+                        : statement.contains(" ADD INDEX " + TargetTable.CREATED_INDEX + " ") ? TargetTable.CREATED_INDEX : null;
+                if (index != null) {
+                    LOG.info("{}: {} gets an index that keeps the watermark query flat: {} (parts written before get it as"
                             + " they merge; to build it at once: ALTER TABLE {} MATERIALIZE INDEX {})", source.qualifiedName(),
-                            targetName, LogText.escape(statement), targetName, TargetTable.VERSION_INDEX);
+                            targetName, LogText.escape(statement), targetName, index);
                 } else {
                     // new columns get added; columns PostgreSQL dropped become Nullable (see TargetTable); on a cluster,
                     // a shard that lacks its table gets it

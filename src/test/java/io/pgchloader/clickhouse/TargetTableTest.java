@@ -29,7 +29,7 @@ class TargetTableTest {
             clickHouse.setUsername("default");
             clickHouse.setPassword(TestDatabases.servers().clickHousePassword());
             s.execute("CREATE TABLE own (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, `created at`),"
-                    + " " + TargetTable.versionIndexSql() + ")" + engine);
+                    + " " + TargetTable.versionIndexSql() + ", " + TargetTable.createdIndexSql("created at") + ")" + engine);
             s.execute("CREATE TABLE unindexed (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at,"
                     + " `created at`))" + engine);
             s.execute("CREATE TABLE other_version (" + columns + ", _version DateTime64(6, 'UTC') DEFAULT now64(6),"
@@ -44,14 +44,17 @@ class TargetTableTest {
             assertFalse(TargetTable.inspect(clickHouse, database, "other_version").prunesByVersion("created at", "updated_at"));
             assertFalse(TargetTable.inspect(clickHouse, database, "swapped").prunesByVersion("created at", "updated_at"));
 
-            // a target made before the index gets it (a change of metadata), one with another version does not
-            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "own").addVersionIndex("created at", "updated_at"));
-            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "other_version").addVersionIndex("created at", "updated_at"));
-            List<String> add = TargetTable.inspect(clickHouse, database, "unindexed").addVersionIndex("created at", "updated_at");
-            assertEquals(List.of("ALTER TABLE `" + database + "`.`unindexed` ADD INDEX pgch_version `_version` TYPE minmax GRANULARITY 1"),
-                    add);
-            s.execute(add.get(0));
+            // a target made before the indexes gets them (a change of metadata), one with another version does not
+            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "own").addWatermarkIndexes("created at", "updated_at"));
+            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "other_version").addWatermarkIndexes("created at", "updated_at"));
+            List<String> add = TargetTable.inspect(clickHouse, database, "unindexed").addWatermarkIndexes("created at", "updated_at");
+            assertEquals(List.of("ALTER TABLE `" + database + "`.`unindexed` ADD INDEX pgch_version `_version` TYPE minmax GRANULARITY 1",
+                    "ALTER TABLE `" + database + "`.`unindexed` ADD INDEX pgch_created `created at` TYPE minmax GRANULARITY 1"), add);
+            for (String statement : add) {
+                s.execute(statement);
+            }
             assertTrue(TargetTable.inspect(clickHouse, database, "unindexed").prunesByVersion("created at", "updated_at"));
+            assertEquals(List.of(), TargetTable.inspect(clickHouse, database, "unindexed").addWatermarkIndexes("created at", "updated_at"));
         }
     }
 
