@@ -25,7 +25,7 @@ public final class RepairBenchmark {
             FactsTable.load(db, rows, "CREATE TABLE facts (id Int64, user_id Int32, amount Nullable(Decimal(12, 2)), note Nullable(String),"
                     + " created_at DateTime64(6, 'UTC'), updated_at Nullable(DateTime64(6, 'UTC')),"
                     + " _version DateTime64(6, 'UTC') DEFAULT coalesce(updated_at, created_at), _is_deleted UInt8 DEFAULT 0,"
-                    + " INDEX pgch_version _version TYPE minmax GRANULARITY 1) ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY (id)");
+                    + " INDEX pgch_version _version TYPE minmax GRANULARITY 1, INDEX pgch_created created_at TYPE minmax GRANULARITY 1) ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY (id)");
             long t;
             ReadCounters reads = new ReadCounters(db, "facts");
             try (LoaderApplication app = FactsTable.loader(db)) {
