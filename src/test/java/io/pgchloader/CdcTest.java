@@ -277,6 +277,60 @@ class CdcTest {
     }
 
     @Test
+    void every_type_of_the_contract_arrives_through_the_stream_as_the_watermark_mode_stores_it() throws Exception {
+        freshDatabases();
+        Path dir = Files.createDirectories(tmp.resolve("routes"));
+        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"));
+        Files.writeString(dir.resolve("tables.yaml"), """
+                - templatedRoute:
+                    routeTemplateRef: pg-cdc-to-clickhouse
+                    routeId: cdc-types
+                    parameters:
+                      - name: schema
+                        value: Type Lab
+                      - name: table
+                        value: Every Type
+                      - name: targetTable
+                        value: every_type
+                """);
+        for (String statement : TypeContractTest.DDL.split(";\\s*\\n")) {
+            if (!statement.isBlank()) {
+                pg(statement);
+            }
+        }
+        pg("ALTER TABLE \"Type Lab\".\"Every Type\" REPLICA IDENTITY FULL", TypeContractTest.ROWS);
+        // rows 1-4 through the snapshot load (PostgreSQL's binary form), 5-8 and the updates of 1-4 through
+        // the slot (pgoutput's text form): both must store what the watermark mode stores
+        once(environment());
+        pg(TypeContractTest.ROWS, "UPDATE \"Type Lab\".\"Every Type\" SET \"select\" = 8 WHERE id <= 4");
+        once(environment());
+
+        String reference = "postgresql('127.0.0.1:" + logicalPostgres().getPort() + "', '" + database
+                + "', 'Every Type', 'postgres', '', 'Type Lab')";
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, String> column : TypeContractTest.RENDER.entrySet()) {
+            String order = " ORDER BY id, `select`";
+            List<String> expected = chRows("SELECT concat(toString(id), ' ', " + column.getValue() + ") FROM " + reference + order);
+            List<String> actual = chRows("SELECT concat(toString(id), ' ', " + column.getValue() + ") FROM every_type FINAL" + order);
+            if (!expected.equals(actual)) {
+                differences.add(column.getKey() + ": reference " + expected + " but loaded " + actual);
+            }
+        }
+        for (Map.Entry<String, String> column : TypeContractTest.PG_TEXT.entrySet()) {
+            List<String> expected = pgRows("SELECT id || ' ' || coalesce(" + column.getValue() + ", '\\N')"
+                    + " FROM \"Type Lab\".\"Every Type\" ORDER BY id, \"select\"");
+            List<String> actual = chRows("SELECT concat(toString(id), ' ', ifNull(toString(" + column.getKey() + "), '\\\\N'))"
+                    + " FROM every_type FINAL ORDER BY id, `select`");
+            if (!expected.equals(actual)) {
+                differences.add(column.getKey() + ": PostgreSQL " + expected + " but loaded " + actual);
+            }
+        }
+        assertEquals(List.of(), differences);
+        assertEquals(List.of("8"), chRows("SELECT toString(count()) FROM every_type FINAL"), "the old keys of the updated rows are gone");
+        assertEquals(List.of("4"), chRows("SELECT toString(count()) FROM every_type FINAL WHERE `select` = 8"));
+    }
+
+    @Test
     void an_update_that_leaves_a_toasted_column_untouched_keeps_its_value() throws Exception {
         freshDatabases();
         routes("docs");

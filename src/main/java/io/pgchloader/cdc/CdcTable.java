@@ -136,14 +136,13 @@ final class CdcTable {
             // never written as NULL or '': CdcStream fills these from the old row, or stops before coming here
             throw new IllegalStateException("unchanged TOAST value of " + source.columns().get(column).name() + " left unfilled");
         }
-        if (text == null) {
-            return null;
-        }
         if (readers[column] == null) {
-            return ((String) text).getBytes(StandardCharsets.UTF_8);
+            return text == null ? null : ((String) text).getBytes(StandardCharsets.UTF_8);
         }
+        // NULL goes through the reader too, as in the watermark mode: a NULL array becomes an empty one
         try {
-            return readers[column].read(TextValue.of(source.columns().get(column).name(), (String) text), 1);
+            return readers[column].read(TextValue.of(source.columns().get(column).name(), source.columns().get(column).type(),
+                    (String) text), 1);
         } catch (java.sql.SQLException e) {
             throw new SyncException(name() + ": column " + source.columns().get(column).name() + ": " + e.getMessage(), e);
         }

@@ -1,8 +1,10 @@
 package io.pgchloader.cdc;
 
 import io.pgchloader.common.SyncException;
+import io.pgchloader.postgres.PgType;
 import java.lang.reflect.Proxy;
 import java.math.BigDecimal;
+import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLFeatureNotSupportedException;
 import java.time.LocalDate;
@@ -34,8 +36,8 @@ final class TextValue {
     private TextValue() {
     }
 
-    /** A result set positioned on a row whose column 1 holds {@code text} (null for NULL). */
-    static ResultSet of(String column, String text) {
+    /** A result set positioned on a row whose column 1, of {@code type}, holds {@code text} (null for NULL). */
+    static ResultSet of(String column, PgType type, String text) {
         boolean[] wasNull = {false};
         return (ResultSet) Proxy.newProxyInstance(TextValue.class.getClassLoader(), new Class<?>[] {ResultSet.class},
                 (proxy, method, args) -> {
@@ -55,15 +57,24 @@ final class TextValue {
                             case "getBoolean" -> text != null && text.equals("t");
                             case "getBigDecimal" -> text == null ? null : decimal(column, text);
                             case "getObject" -> text == null ? null : object(column, text, (Class<?>) args[1]);
-                            case "getArray" -> throw new SyncException("column " + column + ": arrays are not carried by the"
-                                    + " CDC mode yet; sync this table with the pg-to-clickhouse template, or cast the column"
-                                    + " to text in PostgreSQL");
+                            case "getArray" -> text == null ? null : array(column, type, text);
                             default -> throw new SQLFeatureNotSupportedException(name + " on a pgoutput value");
                         };
                     } catch (NumberFormatException | DateTimeParseException e) {
                         throw new SyncException("column " + column + ": value " + text + " cannot be stored exactly in"
                                 + " ClickHouse; the table stops here rather than store something else", e);
                     }
+                });
+    }
+
+    /** The array the watermark mode's reader takes from pgjdbc: only {@code getArray()} is asked of it. */
+    private static Array array(String column, PgType type, String text) {
+        Object[] elements = TextArray.parse(column, type.element().name(), text);
+        return (Array) Proxy.newProxyInstance(TextValue.class.getClassLoader(), new Class<?>[] {Array.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getArray" -> elements;
+                    case "free" -> null;
+                    default -> throw new SQLFeatureNotSupportedException(method.getName() + " on a pgoutput array");
                 });
     }
 
