@@ -21,6 +21,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -603,6 +604,55 @@ class CdcTest {
         assertItemsEqual();
         await("the slot confirmed past the change", RUN_LIMIT, () -> !lsnBelow(confirmedLsn(), afterChange));
         await("ready again", RUN_LIMIT, () -> Http.get(http, "/observe/health/ready").status() == 200);
+    }
+
+    @Test
+    void a_second_loader_on_the_slot_stands_by_and_takes_over_after_a_kill_9() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g");
+        Map<String, String> env = environment("RETRY_INITIAL_DELAY_MS", "300");
+        LoaderProcess first = start(env);
+        first.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        int http = Http.freePort();
+        Map<String, String> standbyEnv = new HashMap<>(env);
+        standbyEnv.put("HTTP_PORT", Integer.toString(http));
+        standbyEnv.put("HTTP_HOST", "127.0.0.1");
+        standbyEnv.put("CDC_MAX_LAG_SECONDS", "2");
+        LoaderProcess second = start(standbyEnv);
+        second.awaitOutput("is read by another loader", RUN_LIMIT);
+        // longer than its lag limit without confirming anything: still ready to take over, as a watermark standby is
+        Thread.sleep(3000);
+        Http.Response standby = Http.get(http, "/observe/health/ready");
+        assertEquals(200, standby.status(), standby.body());
+
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        Thread writing = writer(stop, transactions, 1001);
+        Thread.sleep(2000);
+        ProcessHandle.of(first.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        first.awaitExit(RUN_LIMIT);
+        second.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        long atTakeover = transactions.get();
+        Thread.sleep(2000);
+        stop.set(true);
+        writing.join();
+        assertTrue(atTakeover > 10 && transactions.get() > atTakeover, "the writer committed before and after the takeover: "
+                + atTakeover + ", " + transactions.get());
+        await("ClickHouse equal to PostgreSQL after the takeover", RUN_LIMIT, () -> {
+            try {
+                assertItemsEqual();
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
+        assertEquals(1, second.lines().stream().filter(l -> l.contains("is read by another loader")).count(),
+                "standing by is said once, not at every try:\n" + second.output());
+        assertEquals(List.of(), second.errorLines(), second.output());
+        assertFalse(second.output().contains("CDC stream failed"), second.output());
     }
 
     @Test

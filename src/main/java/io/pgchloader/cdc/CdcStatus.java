@@ -55,6 +55,7 @@ public final class CdcStatus {
     private volatile long restartLsn = -1;
     private volatile Instant slotReadAt;
     private volatile boolean streaming;
+    private volatile boolean standingBy;
     private volatile String lastError;
     private volatile Instant lastErrorTime;
 
@@ -113,6 +114,11 @@ public final class CdcStatus {
         return slotReadAt;
     }
 
+    /** Whether another loader reads the slot and this one waits to take it over. */
+    public boolean standingBy() {
+        return standingBy;
+    }
+
     public boolean streaming() {
         return streaming;
     }
@@ -158,6 +164,16 @@ public final class CdcStatus {
 
     void streaming(boolean running) {
         streaming = running;
+        if (running) {
+            standingBy = false;
+        }
+    }
+
+    void standBy() {
+        standingBy = true;
+        streaming = false;
+        // its lag is the other loader's to tell: counted from when this one may take over
+        caughtUpTo = clock.instant();
     }
 
     void failed(String message) {

@@ -87,6 +87,8 @@ public final class CdcStream {
     /** Tables whose target must be (re)loaded under a snapshot before the stream applies their changes. */
     private final List<CdcTable> toLoad = new ArrayList<>();
     private volatile boolean stopping;
+    /** Whether the last try found the slot read by another loader (said once, not at every try). */
+    private volatile boolean standingBy;
     private volatile long confirmed;
     private final CdcStatus status;
     private final long heartbeatMs;
@@ -206,11 +208,22 @@ public final class CdcStream {
                     LOG.error("CDC stream stopped: {}", e.getMessage());
                     return;
                 } catch (Exception e) {
-                    status.failed(e.getMessage());
                     if (stopping) {
                         return;
                     }
-                    LOG.warn("CDC stream failed, starting again from slot {} in {} ms: {}", slot, retryMs, e.getMessage());
+                    if (heldElsewhere(e)) {
+                        // another loader streams the slot (PostgreSQL lets one reader have it): this one stands by and
+                        // takes it over as soon as that one is gone, from the position it confirmed
+                        status.standBy();
+                        if (!standingBy) {
+                            standingBy = true;
+                            LOG.info("CDC slot {} is read by another loader ({}): standing by, trying again every {} ms",
+                                    slot, e.getMessage(), retryMs);
+                        }
+                    } else {
+                        status.failed(e.getMessage());
+                        LOG.warn("CDC stream failed, starting again from slot {} in {} ms: {}", slot, retryMs, e.getMessage());
+                    }
                     try {
                         Thread.sleep(retryMs);
                     } catch (InterruptedException interrupted) {
@@ -221,6 +234,16 @@ public final class CdcStream {
         }, "cdc-stream");
         continuous.setDaemon(true);
         continuous.start();
+    }
+
+    /** PostgreSQL's "replication slot … is active for PID …": another session reads the slot. */
+    private static boolean heldElsewhere(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && "55006".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Checks PostgreSQL and ClickHouse and creates the publication, its tables and the targets; configuration errors name the fix. */
@@ -641,6 +664,7 @@ public final class CdcStream {
                 builder.withSlotOption("messages", true);
             }
             PGReplicationStream stream = builder.start();
+            standingBy = false;
             status.streaming(true);
             LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
                     once ? " up to " + LogSequenceNumber.valueOf(target) : "");

@@ -23,6 +23,12 @@ final class CdcHealthCheck extends ReadinessCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        if (status.standingBy()) {
+            // the other loader streams the slot; this one is ready to take it over, as a watermark standby is
+            builder.message("slot " + status.slot() + " is read by another loader: standing by");
+            builder.up();
+            return;
+        }
         double lag = status.lagSeconds();
         builder.detail("cdc.lag.seconds", Math.round(lag));
         builder.detail("cdc.max.lag.seconds", maxLagSeconds);
