@@ -6,6 +6,7 @@ import io.pgchloader.clickhouse.ClickHouseCluster;
 import io.pgchloader.clickhouse.ClickHouseRowBinding;
 import io.pgchloader.clickhouse.ClickHouseSink;
 import io.pgchloader.clickhouse.PgToClickHouse;
+import io.pgchloader.common.DeleteGuard;
 import io.pgchloader.config.ConfigurationException;
 import io.pgchloader.config.GlobTargetNames;
 import io.pgchloader.config.RouteFiles;
@@ -166,7 +167,7 @@ public final class LoaderApplication implements AutoCloseable {
         stream.allowContinuous(scheduled);
         for (Map<String, String> route : RouteFiles.templatedRoutes(Path.of(settings.get(Setting.ROUTES_DIR)), CDC_TEMPLATE_ID)) {
             stream.add(route.get("routeId"), route.get("schema"), route.get("table"), route.get("targetTable"),
-                    route.get("primaryKey"), positive(route, "batchSize"), positive(route, "insertRows"));
+                    route.get("primaryKey"), positive(route, "batchSize"), positive(route, "insertRows"), fraction(route));
         }
         if (!stream.isEmpty()) {
             try {
@@ -180,6 +181,14 @@ public final class LoaderApplication implements AutoCloseable {
 
     /** The route template of the CDC tables. */
     static final String CDC_TEMPLATE_ID = "pg-cdc-to-clickhouse";
+
+    private static double fraction(Map<String, String> route) {
+        try {
+            return DeleteGuard.fraction(route.get("routeId"), route.get("maxDeleteFraction"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException(e.getMessage());
+        }
+    }
 
     private static int positive(Map<String, String> route, String name) {
         try {

@@ -164,7 +164,7 @@ public final class Main {
             if (!cdcTables.isEmpty()) {
                 // a CDC table's versions are LSNs: what differs is written at a version between the changes before
                 // the comparison and those after it (CdcCheck, docs/cdc.md); no delete guard, the stream has none
-                Verifier.repairingCdc(app, cdcTables).run();
+                Verifier.repairingCdc(app, cdcTables, options.force()).run();
             }
             if (routes.isEmpty() && cdcTables.isEmpty()) {
                 LOG.error("Configuration error: no table route is {} (give a route id such as sync-stores, or a table"

@@ -607,6 +607,48 @@ class CdcTest {
     }
 
     @Test
+    void a_loader_pointed_at_an_empty_copy_of_the_table_does_not_wipe_its_target() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 100) g");
+        once(environment());
+        assertItemsEqual();
+
+        // the same table, empty, in another database (a staging copy, a wrong POSTGRES_DB): a new slot there
+        // loads it under its snapshot, and its sweep would tombstone all 100 keys
+        String wrong = database + "_empty";
+        try (Connection c = pgAdmin("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + wrong);
+        }
+        try (Connection c = pgAdmin(wrong); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))");
+            s.execute("ALTER TABLE items REPLICA IDENTITY FULL");
+        }
+        Map<String, String> env = environment("POSTGRES_DB", wrong, "CDC_SLOT", slot + "_empty");
+        try {
+            LoaderProcess load = run(env, 0, "--once");
+            assertTrue(load.output().contains("snapshot loaded, but nothing deleted: PostgreSQL's public.items shows no rows at"
+                    + " all while ClickHouse holds 100"), load.output());
+            assertTrue(load.output().contains("run --repair --force --table cdc-items"), load.output());
+            assertEquals(List.of("100"), chRows("SELECT toString(count()) FROM items FINAL"), "the target is not wiped");
+
+            // --repair holds the same guard; only --force deletes
+            LoaderProcess repair = run(env, 1, "--repair", "--table", "cdc-items");
+            assertTrue(repair.output().contains("nothing deleted"), repair.output());
+            assertEquals(List.of("100"), chRows("SELECT toString(count()) FROM items FINAL"));
+            run(env, 0, "--repair", "--table", "cdc-items", "--force");
+            assertEquals(List.of("0"), chRows("SELECT toString(count()) FROM items FINAL"), "forced: PostgreSQL's table is empty");
+        } finally {
+            try (Connection c = pgAdmin("postgres"); Statement s = c.createStatement()) {
+                s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot
+                        + "_empty' AND NOT active");
+            }
+        }
+    }
+
+    @Test
     void a_second_loader_on_the_slot_stands_by_and_takes_over_after_a_kill_9() throws Exception {
         freshDatabases();
         routes("items");

@@ -5,6 +5,7 @@ import io.pgchloader.clickhouse.RowBinaryInsert;
 import io.pgchloader.clickhouse.RowCounts;
 import io.pgchloader.clickhouse.StreamInsert;
 import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.DeleteGuard;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.common.SyncException;
 import io.pgchloader.config.ConfigurationException;
@@ -117,18 +118,20 @@ public final class CdcStream {
     }
 
     public void add(String routeId, String schema, String table, String targetTable, String primaryKey, int batchSize,
-                    int insertRows) {
-        specs.add(new CdcTable.Spec(routeId, schema, table, targetTable, primaryKey, batchSize, insertRows));
+                    int insertRows, double maxDeleteFraction) {
+        specs.add(new CdcTable.Spec(routeId, schema, table, targetTable, primaryKey, batchSize, insertRows, maxDeleteFraction));
         status.routes(specs.stream().map(s -> new CdcStatus.Route(s.routeId(), s.schema() + "." + s.table())).toList());
     }
 
     /** A CDC table as {@code --verify} compares it: its route, source, key and ClickHouse table ({@code db.table}, quoted). */
-    public record Target(String routeId, SourceTable source, List<String> key, String targetTable, String qualifiedTarget) {
+    public record Target(String routeId, SourceTable source, List<String> key, String targetTable, String qualifiedTarget,
+                         double maxDeleteFraction) {
     }
 
     /** The prepared tables (after {@link #prepare}), in the order of the routes files. */
     public List<Target> targets() {
-        return tables.values().stream().map(t -> new Target(t.spec.routeId(), t.source, t.key, t.spec.target(), t.qualifiedTarget)).toList();
+        return tables.values().stream().map(t -> new Target(t.spec.routeId(), t.source, t.key, t.spec.target(), t.qualifiedTarget,
+                t.spec.maxDeleteFraction())).toList();
     }
 
     public String slot() {
@@ -495,7 +498,7 @@ public final class CdcStream {
                 long started = System.nanoTime();
                 execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, SNAPSHOT_COMMENT));
                 long rows = loadTable(c, table, version);
-                execute(clickHouse, table.sweepSql(version));
+                sweep(table, rows, version);
                 execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, ""));
                 LOG.info("{}: snapshot loaded, {} rows in {} s", table.name(), rows,
                         String.format("%.2f", (System.nanoTime() - started) / 1e9));
@@ -503,6 +506,32 @@ public final class CdcStream {
         } finally {
             c.rollback();
         }
+    }
+
+    /**
+     * Tombstones the keys the target holds from before the load that the snapshot lacked, unless that is more
+     * than the table's delete guard allows: a loader pointed at the wrong database (whose table is empty, or
+     * another one) would otherwise wipe the target with its first load. Held back, the keys stay until a
+     * {@code --repair --force}; the rows the load wrote and every change after it are applied either way.
+     */
+    private void sweep(CdcTable table, long loaded, BigInteger version) throws SQLException {
+        long swept;
+        long held;
+        try (Connection ch = clickHouse.getConnection(); Statement st = ch.createStatement();
+             ResultSet rs = st.executeQuery("SELECT toString(countIf("
+                + Identifiers.ch(TargetTable.VERSION_COLUMN) + " < toUInt128('" + version + "'))), toString(count()) FROM "
+                + table.qualifiedTarget + " FINAL")) {
+            rs.next();
+            swept = Long.parseLong(rs.getString(1));
+            held = Long.parseLong(rs.getString(2));
+        }
+        String refused = DeleteGuard.refusal(table.source.qualifiedName(), table.spec.routeId(), loaded, swept, held,
+                table.spec.maxDeleteFraction());
+        if (refused != null) {
+            LOG.warn("{}: snapshot loaded, but {}", table.name(), refused);
+            return;
+        }
+        execute(clickHouse, table.sweepSql(version));
     }
 
     private long loadTable(Connection c, CdcTable table, BigInteger version) throws SQLException {

@@ -23,7 +23,7 @@ final class CdcTable {
 
     /** The parameters of one templatedRoute of {@code pg-cdc-to-clickhouse}. */
     record Spec(String routeId, String schema, String table, String targetTable, String primaryKey, int batchSize,
-                int insertRows) {
+                int insertRows, double maxDeleteFraction) {
 
         String target() {
             return targetTable == null || targetTable.isBlank() ? table : targetTable;

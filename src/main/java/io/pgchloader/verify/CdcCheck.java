@@ -2,6 +2,7 @@ package io.pgchloader.verify;
 
 import io.pgchloader.cdc.CdcStream;
 import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.DeleteGuard;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.postgres.PgColumn;
 import java.math.BigInteger;
@@ -49,14 +50,19 @@ final class CdcCheck {
     private final String clickHouseDatabase;
     private final String targetName;
     private final boolean mend;
+    private final boolean force;
     /** Keys to copy again (PostgreSQL's text) and to tombstone (ClickHouse's), filled by the row-by-row pass. */
     private final List<String> toCopy = new ArrayList<>();
     private final List<String> toTombstone = new ArrayList<>();
 
-    /** @param mend whether to write what differs ({@code --repair}) instead of naming a few examples */
+    /**
+     * @param mend  whether to write what differs ({@code --repair}) instead of naming a few examples
+     * @param force whether to tombstone past the delete guard ({@code --repair --force})
+     */
     CdcCheck(CdcStream stream, CdcStream.Target table, DataSource postgres, DataSource clickHouse, String clickHouseDatabase,
-             String targetName, boolean mend) {
+             String targetName, boolean mend, boolean force) {
         this.mend = mend;
+        this.force = force;
         this.stream = stream;
         this.table = table;
         this.postgres = postgres;
@@ -153,7 +159,7 @@ final class CdcCheck {
                 }
                 List<String> details = examples(c, skip, pgTable, pgKey, pgHash, chKey, chHash, since);
                 if (mend) {
-                    details.add(mended(c, pgKey, chKey, l0));
+                    details.add(mended(c, pgKey, chKey, l0, pg[0].longValue(), chSums[0].longValue()));
                 }
                 return new TableCheck.Result(spec, TableCheck.Status.DIFFERENT, name + ": DIFFERENT (CDC), PostgreSQL " + pg[0]
                         + " rows, ClickHouse " + chSums[0] + " rows " + compared, details);
@@ -271,10 +277,16 @@ final class CdcCheck {
      * overrides the copy, whichever reaches ClickHouse first. The keys written were not set aside, so nothing
      * after L0 touched them in the snapshot: the copies show exactly the state after the commits before L0.
      */
-    private String mended(Connection snapshot, String pgKey, String chKey, long l0) throws SQLException {
+    private String mended(Connection snapshot, String pgKey, String chKey, long l0, long pgRows, long chRows) throws SQLException {
         BigInteger version = BigInteger.valueOf(l0).shiftLeft(64).subtract(BigInteger.ONE);
         long copied = toCopy.isEmpty() ? 0 : stream.copy(snapshot, table.routeId(), " WHERE (" + pgKey + ")::text = ANY (?)",
                 snapshot.createArrayOf("text", toCopy.toArray()), version);
+        String refused = force ? null : DeleteGuard.refusal(table.source().qualifiedName(), table.routeId(), pgRows,
+                toTombstone.size(), chRows, table.maxDeleteFraction());
+        if (refused != null) {
+            return "  " + table.source().qualifiedName() + ": repaired at version " + version + ": " + copied
+                    + " row(s) copied again; " + refused;
+        }
         if (!toTombstone.isEmpty()) {
             String keys = Identifiers.chList(table.key());
             StringBuilder in = new StringBuilder();

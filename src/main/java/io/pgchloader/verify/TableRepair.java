@@ -1,6 +1,7 @@
 package io.pgchloader.verify;
 
 import io.pgchloader.clickhouse.TargetTable;
+import io.pgchloader.common.DeleteGuard;
 import io.pgchloader.common.Identifiers;
 import io.pgchloader.cycle.Reconciler;
 import io.pgchloader.cycle.SyncEnvironment;
@@ -14,7 +15,6 @@ import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -217,20 +217,8 @@ public final class TableRepair implements Reconciler {
                     + " (ReplacingMergeTree(" + TargetTable.VERSION_COLUMN + ") without " + TargetTable.DELETED_COLUMN + "); to let"
                     + " the loader remove them, run: " + String.join("; ", request.migration());
         }
-        if (request.force()) {
-            return null;
-        }
-        if (pgRows == 0) {
-            return "nothing deleted: PostgreSQL's " + table + " shows no rows at all while ClickHouse holds " + chRows
-                    + " (a wrong database, a dropped or emptied table, a role that sees nothing?); if it really was emptied,"
-                    + " run --repair --force --table " + request.routeId();
-        }
-        if (deletes > request.maxDeleteFraction() * chRows) {
-            return String.format(Locale.ROOT, "nothing deleted: %,d of %,d rows (%.1f %%) would go, more than maxDeleteFraction"
-                            + " %.3f allows; if PostgreSQL really lost them, run --repair --force --table %s",
-                    deletes, chRows, 100.0 * deletes / Math.max(1, chRows), request.maxDeleteFraction(), request.routeId());
-        }
-        return null;
+        return request.force() ? null
+                : DeleteGuard.refusal(table, request.routeId(), pgRows, deletes, chRows, request.maxDeleteFraction());
     }
 
     private long writeTombstones(TableCheck check, List<String> keys, long belowMicros) throws SQLException {

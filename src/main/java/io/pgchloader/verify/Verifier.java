@@ -43,6 +43,7 @@ public final class Verifier {
     private final CdcStream cdc;
     private final List<CdcStream.Target> cdcTables;
     private boolean mendCdc;
+    private boolean forceCdc;
 
     private Verifier(CycleRunner tables, List<String> routeIds, SyncEnvironment env, CdcStream cdc, List<CdcStream.Target> cdcTables) {
         this.tables = tables;
@@ -68,9 +69,11 @@ public final class Verifier {
      * {@code --repair} of CDC tables: the comparison of {@link #run}, and what differs written at a version
      * between the changes before the comparison's WAL position and those after it ({@link CdcCheck}).
      */
-    public static Verifier repairingCdc(LoaderApplication app, List<CdcStream.Target> cdcTables) {
+    /** @param force whether past the delete guard (--repair --force) */
+    public static Verifier repairingCdc(LoaderApplication app, List<CdcStream.Target> cdcTables, boolean force) {
         Verifier v = of(app, List.of(), cdcTables);
         v.mendCdc = true;
+        v.forceCdc = force;
         return v;
     }
 
@@ -90,7 +93,7 @@ public final class Verifier {
         try (HikariDataSource clickHouse = longQueries(env.clickHouse())) {
             for (CdcStream.Target target : cdcTables) {
                 TableCheck.Status status = checkOne(lines, target.source().qualifiedName(), () -> new CdcCheck(cdc, target,
-                        env.postgres(), clickHouse, env.clickHouseDatabase(), target.targetTable(), mendCdc).run());
+                        env.postgres(), clickHouse, env.clickHouseDatabase(), target.targetTable(), mendCdc, forceCdc).run());
                 if (status == null) {
                     failed++;
                 } else if (status != TableCheck.Status.OK) {
