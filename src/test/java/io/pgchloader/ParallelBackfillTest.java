@@ -65,6 +65,43 @@ class ParallelBackfillTest extends LoaderTestBase {
     }
 
     @Test
+    void a_composite_integer_key_is_cut_by_its_first_column_and_each_key_tuple_arrives_once() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("cells.yaml", LoaderFixture.templatedRoute("sync-cells",
+                "table", "cells", "backfillParallelism", "3", "backfillChunkRows", "300"));
+        // each a has 50 b's, running backwards against the insertion order: chunks and ranges end inside an a
+        loader.pg("CREATE TABLE cells (a int, b smallint, v text, created_at timestamp NOT NULL, updated_at timestamp,"
+                        + " PRIMARY KEY (a, b))",
+                "INSERT INTO cells SELECT a, 51 - b, a || ':' || b, timestamp '2024-01-01' + (a * 100 + b) * interval '1 s', NULL"
+                        + " FROM generate_series(1, 50) a, generate_series(1, 50) b");
+        loader.start();
+
+        var outcome = loader.cycle("sync-cells");
+
+        assertTrue(outcome.succeeded(), outcome.message());
+        assertTrue(outcome.message().contains(" in 3 key ranges, up to 3 at once"), outcome.message());
+        assertEquals(2_500, outcome.rowsCreated());
+        assertEquals(2_500, loader.chLong("SELECT count() FROM cells"), "each row once, before any merge");
+        assertEquals(loader.pgRows("SELECT a || ' ' || b || ' ' || v FROM cells ORDER BY a, b"),
+                loader.chRows("SELECT concat(toString(a), ' ', toString(b), ' ', v) FROM cells FINAL ORDER BY a, b"));
+    }
+
+    @Test
+    void a_text_key_backfills_through_the_streams_and_says_why_it_is_not_parallel() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tags.yaml", LoaderFixture.templatedRoute("sync-tags",
+                "table", "tags", "backfillParallelism", "4"));
+        loader.pg("CREATE TABLE tags (code text PRIMARY KEY, created_at timestamp NOT NULL, updated_at timestamp)",
+                "INSERT INTO tags SELECT 'tag-' || g, timestamp '2024-01-01' + g * interval '1 s', NULL FROM generate_series(1, 500) g");
+        Path work = Files.createDirectories(tmp.resolve("work"));
+
+        process = LoaderProcess.start(work, loader.environment(), "--once");
+
+        assertEquals(0, process.awaitExit(Duration.ofSeconds(120)), process.output());
+        assertTrue(process.output().contains("public.tags: backfillParallelism 4 applies to a backfill in key order only (integer key"
+                + " columns); the key [code] is not, so this table backfills through its streams, one at a time"), process.output());
+        assertEquals(500, loader.chLong("SELECT count() FROM tags FINAL"));
+    }
+
+    @Test
     void a_parallel_backfill_killed_with_kill_9_resumes_each_range_where_it_stopped() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("events.yaml", LoaderFixture.templatedRoute("sync-events",
                 "table", "events", "backfillParallelism", "4", "backfillChunkRows", "10000", "batchSize", "1000", "insertRows", "2000"));
