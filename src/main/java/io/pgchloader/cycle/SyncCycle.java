@@ -312,7 +312,7 @@ public final class SyncCycle implements RowCounts {
     /** Selects the stream the next SQL getters describe, and decides what it reads. */
     public void startStream(String name) throws SQLException {
         if (parent != null && parent.closed) {
-            // a sibling range failed and the cycle ended: this range stops before its next chunk
+            // the cycle ended: this range stops before its next chunk
             throw new SyncException(source.qualifiedName() + ": the cycle ended before key range " + keyRange.describe() + " was done");
         }
         stream = Stream.valueOf(name);
@@ -487,8 +487,9 @@ public final class SyncCycle implements RowCounts {
     }
 
     /**
-     * Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind, and
-     * the ranges of a backfill still copying (a sibling failed): each stops within its current chunk.
+     * Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind, also
+     * in the cycles of its key ranges (the split returns only once every range is back, so none should
+     * still copy; one that did would stop within its chunk).
      */
     public void close() {
         closed = true;
