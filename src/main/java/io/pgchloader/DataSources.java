@@ -23,6 +23,12 @@ final class DataSources {
      */
     private static final long CONNECTION_TIMEOUT_MS = 5_000;
 
+    /**
+     * Connections per pool, one more for each key range a parallel backfill copies beyond its first (see
+     * LoaderApplication): up to 10 tables cycle at once (the Quartz threads), each with one query at a time.
+     */
+    static final int POOL_SIZE = 10;
+
     private DataSources() {
     }
 
@@ -30,7 +36,7 @@ final class DataSources {
      * PostgreSQL with autocommit off: only then does the driver read through a server-side cursor
      * ({@code fetchSize}) instead of loading the whole result into memory.
      */
-    static HikariDataSource postgres(Settings s) {
+    static HikariDataSource postgres(Settings s, int poolSize) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("postgres");
         config.setJdbcUrl("jdbc:postgresql://" + s.get(Setting.POSTGRES_HOST) + ":" + s.get(Setting.POSTGRES_PORT)
@@ -39,7 +45,7 @@ final class DataSources {
         config.setPassword(s.get(Setting.POSTGRES_PASSWORD));
         config.setAutoCommit(false);
         config.setReadOnly(true);
-        config.setMaximumPoolSize(10);
+        config.setMaximumPoolSize(poolSize);
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
@@ -68,14 +74,14 @@ final class DataSources {
      * ADD COLUMN, and misreads back-quoted names with spaces; tests caught each of these putting NULLs or
      * values into the wrong column (SchemaTest).
      */
-    static HikariDataSource clickHouse(Settings s) {
+    static HikariDataSource clickHouse(Settings s, int poolSize) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("clickhouse");
         config.setJdbcUrl("jdbc:clickhouse://" + s.get(Setting.CLICKHOUSE_HOST) + ":" + s.get(Setting.CLICKHOUSE_PORT)
                 + "/" + s.get(Setting.CLICKHOUSE_DB));
         config.setUsername(s.get(Setting.CLICKHOUSE_USER));
         config.setPassword(s.get(Setting.CLICKHOUSE_PASSWORD));
-        config.setMaximumPoolSize(10);
+        config.setMaximumPoolSize(poolSize);
         config.setMinimumIdle(0);
         config.setInitializationFailTimeout(-1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);

@@ -87,8 +87,13 @@ public final class LoaderApplication implements AutoCloseable {
     /** @param quartzStarts whether Quartz fires as soon as Camel runs (else the caller starts it, or never) */
     private void configure(boolean quartzStarts) {
         List<RouteFiles.TemplatedRoute> tableRoutes = RouteFiles.check(Path.of(settings.get(Setting.ROUTES_DIR)));
-        postgres = DataSources.postgres(settings);
-        clickHouse = DataSources.clickHouse(settings);
+        // a parallel backfill holds a connection on each side per key range in flight
+        int rangesBeyondFirst = 0;
+        for (RouteFiles.TemplatedRoute route : tableRoutes) {
+            rangesBeyondFirst += Math.max(0, RouteFiles.backfillParallelism(route.parameters().getOrDefault("backfillParallelism", "1")) - 1);
+        }
+        postgres = DataSources.postgres(settings, DataSources.POOL_SIZE + rangesBeyondFirst);
+        clickHouse = DataSources.clickHouse(settings, DataSources.POOL_SIZE + rangesBeyondFirst);
         GlobTargetNames.check(tableRoutes, clickHouse, settings.get(Setting.CLICKHOUSE_DB));
         // camel-main hands every EventNotifier bean the context's events
         StartupProgress progress = new StartupProgress(tableRoutes.size());

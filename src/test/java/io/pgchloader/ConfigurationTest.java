@@ -376,6 +376,21 @@ class ConfigurationTest {
         assertTrue(line.contains("route sync-nightly: parameter reconcileCron is \"15 3 * *\", which is no schedule"), line);
     }
 
+    @Test
+    void refuses_a_backfill_parallelism_that_is_no_whole_number_from_1_to_64_naming_route_and_value() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-none", "table", "events", "backfillParallelism", "0")
+                + LoaderFixture.templatedRoute("sync-many", "table", "orders", "backfillParallelism", "65")
+                + LoaderFixture.templatedRoute("sync-word", "table", "items", "backfillParallelism", "four"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "backfillParallelism", new String[] {"--once"});
+
+        assertTrue(line.contains("route sync-none: parameter backfillParallelism is \"0\": write a whole number from 1")
+                && line.contains("route sync-many: parameter backfillParallelism is \"65\"")
+                && line.contains("route sync-word: parameter backfillParallelism is \"four\"") && line.contains("to 64"), line);
+    }
+
     private Path routesWith(String templatedRoutes) throws IOException {
         Path routes = Files.createDirectories(tmp.resolve("checked-routes"));
         Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));

@@ -38,7 +38,7 @@ class PlanTest extends LoaderTestBase {
                 "INSERT INTO events SELECT g, timestamp '2025-01-01' + g * interval '1 second' FROM generate_series(1, 2500) g",
                 "ANALYZE events");
         loader.withRoutes("tables.yaml", LoaderFixture.templatedRoute("sync-orders", "table", "orders")
-                + LoaderFixture.templatedRoute("sync-events", "table", "events", "backfillChunkRows", "1000"));
+                + LoaderFixture.templatedRoute("sync-events", "table", "events", "backfillChunkRows", "1000", "backfillParallelism", "2"));
 
         process = LoaderProcess.start(work, loader.environment(), "--plan");
         int exit = process.awaitExit(RUN_LIMIT);
@@ -53,7 +53,8 @@ class PlanTest extends LoaderTestBase {
                 + " INDEX pgch_version `_version` TYPE minmax GRANULARITY 1, INDEX pgch_created `created_at` TYPE minmax GRANULARITY 1)"
                 + " ENGINE = ReplacingMergeTree(`_version`, `_is_deleted`) ORDER BY (`id`)\n"), output);
         assertTrue(output.matches("(?s).*\\| sync-events: next cycle: backfill in key order: about 2,[45]\\d\\d rows \\(PostgreSQL's"
-                + " estimate\\) in 3 chunk\\(s\\) of up to 1,000 rows.*"), output);
+                + " estimate\\) in 4 chunk\\(s\\) of up to 1,000 rows, in up to 2 key ranges, up to 2 at once \\(backfillParallelism\\)\n.*"),
+                "two ranges of about 1,250 rows, each in two chunks:\n" + output);
         assertTrue(output.matches("(?s).*\\| sync-orders: next cycle: reconcile \\(tombstones for keys deleted in PostgreSQL, stale"
                 + " rows copied again\\) in the first cycle after \\d{4}-\\d\\d-\\d\\d 03:15:00 [^(]+\\(reconcileCron \"0 15 3 \\* \\* \\?\"\\)"
                 + " of a scheduled loader; under --once only --repair reconciles\n.*"), output);

@@ -207,6 +207,38 @@ class ShardedClickHouseTest extends LoaderTestBase {
     }
 
     @Test
+    void a_range_cut_short_on_one_shard_fails_the_cycle_after_the_other_range_ends_and_resumes_below_its_smallest_shards_largest_key() throws Exception {
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items",
+                "backfillParallelism", "2", "backfillChunkRows", "100", "batchSize", "25", "insertRows", "25"));
+        TwoShards.createDatabase(loader.database);
+        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
+                + " created_at timestamptz NOT NULL, updated_at timestamptz)");
+        Map<String, String> settings = clusterSettings();
+        settings.put("RETRY_MAX_ATTEMPTS", "0");
+        loader.start(settings);
+        loader.succeedingCycle(ROUTE);
+        loader.pg("INSERT INTO items SELECT g, 'item ' || g, g * 1.25, now() - interval '1 hour' + g * interval '1 ms', NULL"
+                + " FROM generate_series(1, 1000) g");
+        // the second shard refuses the upper part of the second range (cut at 500, half way from 1 to 1000)
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard ADD CONSTRAINT lower_parts_only CHECK id <= 750");
+
+        SyncStatus.Outcome failed = loader.cycle(ROUTE);
+
+        assertFalse(failed.succeeded(), failed.message());
+        assertTrue(failed.message().contains("lower_parts_only"), "the shard's refusal is what the cycle reports: " + failed.message());
+        assertEquals(List.of("499"), ch(TwoShards.HOSTS.get(0), "SELECT count() FROM items WHERE id < 500"),
+                "the first range went on to its end while the second failed");
+        String comment = ch(TwoShards.HOSTS.get(0), "SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'items'")
+                .get(0);
+        assertTrue(comment.startsWith("pg-ch-loader: backfill in progress") && comment.endsWith("key ranges cut at 500"), comment);
+        chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard DROP CONSTRAINT lower_parts_only");
+        SyncStatus.Outcome resumed = loader.succeedingCycle(ROUTE);
+
+        assertTrue(resumed.message().contains("in 2 key ranges"), resumed.message());
+        assertEqualToPostgres();
+    }
+
+    @Test
     void the_same_batch_sent_again_lands_on_the_same_shard_and_FINAL_keeps_one_row_per_key() throws Exception {
         items(400);
         loader.succeedingCycle(ROUTE);

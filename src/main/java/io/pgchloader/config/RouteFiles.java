@@ -34,6 +34,13 @@ public final class RouteFiles {
     private static final String CRON = "cron";
     private static final String RECONCILE_CRON = "reconcileCron";
     private static final String ENABLED = "enabled";
+    private static final String BACKFILL_PARALLELISM = "backfillParallelism";
+
+    /**
+     * The most key ranges one backfill copies at once: each holds a PostgreSQL cursor, a ClickHouse INSERT
+     * and its read-ahead batches, and the connection pools grow by one connection per range beyond the first.
+     */
+    public static final int MAX_BACKFILL_PARALLELISM = 64;
 
     private RouteFiles() {
     }
@@ -138,6 +145,22 @@ public final class RouteFiles {
                 && !enabled.equals("true") && !enabled.equals("false")) {
             problems.add("route " + id + ": parameter enabled is \"" + enabled + "\": write true (sync the table) or false"
                     + " (keep it out of every mode).");
+        }
+        String parallelism = values.get(BACKFILL_PARALLELISM);
+        if (known.contains(BACKFILL_PARALLELISM) && parallelism != null && !parallelism.contains("{{")
+                && backfillParallelism(parallelism) == 0) {
+            problems.add("route " + id + ": parameter " + BACKFILL_PARALLELISM + " is \"" + parallelism + "\": write a whole"
+                    + " number from 1 (one key range at a time, the default) to " + MAX_BACKFILL_PARALLELISM + ".");
+        }
+    }
+
+    /** A backfillParallelism value as a number of key ranges, or 0 when it is none from 1 to the maximum. */
+    public static int backfillParallelism(String value) {
+        try {
+            int n = Integer.parseInt(value.strip());
+            return n >= 1 && n <= MAX_BACKFILL_PARALLELISM ? n : 0;
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

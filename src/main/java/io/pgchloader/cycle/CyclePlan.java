@@ -55,10 +55,16 @@ public final class CyclePlan {
                     sync.getUpdatedColumn(), env.timestampZone());
             long rows = StreamProgress.plannedRows(env.postgres(), plan.estimateSql(), plan.estimateParameters());
             long chunks = Math.max(1, (rows + sync.getBackfillChunkRows() - 1) / sync.getBackfillChunkRows());
+            int ranges = unfinished.isPresent() ? KeyBackfill.cutsIn(target.comment()).size() + 1 : sync.getBackfillParallelism();
+            // every range ends with a short chunk of its own
+            chunks = ranges == 1 ? chunks : ranges * Math.max(1, (rows / ranges + sync.getBackfillChunkRows() - 1) / sync.getBackfillChunkRows());
             lines.add((unfinished.isPresent() ? "resume the backfill in key order after the largest key ClickHouse holds: of about "
                     : "backfill in key order: about ") + String.format("%,d", rows) + " rows (PostgreSQL's estimate) in "
                     + (unfinished.isPresent() ? "up to " : "") + chunks + " chunk(s) of up to "
-                    + String.format("%,d", sync.getBackfillChunkRows()) + " rows");
+                    + String.format("%,d", sync.getBackfillChunkRows()) + " rows"
+                    + (ranges == 1 && sync.getBackfillParallelism() == 1 ? ""
+                    : ", " + (unfinished.isPresent() ? "in the " + ranges + " key ranges it began with" : "in up to " + ranges + " key ranges")
+                    + ", up to " + sync.getBackfillParallelism() + " at once (backfillParallelism)"));
             return lines;
         }
         SyncCycle cycle = new SyncCycle(sync, source, shape.key(), horizon, env, shape.targetName(), List.of(), null,

@@ -7,6 +7,7 @@ import io.pgchloader.clickhouse.RowCounts;
 import io.pgchloader.clickhouse.StreamInsert;
 import io.pgchloader.clickhouse.TargetTable;
 import io.pgchloader.common.Identifiers;
+import io.pgchloader.common.SyncException;
 import io.pgchloader.postgres.PgType;
 import io.pgchloader.postgres.SourceRow;
 import io.pgchloader.postgres.SourceTable;
@@ -106,6 +107,12 @@ public final class SyncCycle implements RowCounts {
     private StreamInsert streamInsert;
     private StreamProgress progress;
     private KeyBackfill keyBackfill;
+    /** A cycle of one key range of the backfill: its range, and the table's cycle it reports to. */
+    private KeyRange keyRange;
+    private SyncCycle parent;
+    /** The table's cycle: the cycles of its key ranges, once the backfill asked for them. */
+    private List<SyncCycle> rangeCycles;
+    private volatile boolean closed;
     private ReadAhead reading;
     private StreamProgress backfillProgress;
     /** Per stream: rows past the watermark, rows exactly at it, rows behind it (lookback re-reads). */
@@ -304,6 +311,10 @@ public final class SyncCycle implements RowCounts {
 
     /** Selects the stream the next SQL getters describe, and decides what it reads. */
     public void startStream(String name) throws SQLException {
+        if (parent != null && parent.closed) {
+            // the cycle ended: this range stops before its next chunk
+            throw new SyncException(source.qualifiedName() + ": the cycle ended before key range " + keyRange.describe() + " was done");
+        }
         stream = Stream.valueOf(name);
         streamStartMark = mark() == null ? null : PgToClickHouse.microsOf(mark());
         streamColumnIndex = source.columnNames().indexOf(streamColumn());
@@ -317,14 +328,9 @@ public final class SyncCycle implements RowCounts {
             planFuture();
         }
         if (stream == Stream.backfill) {
-            keyBackfill.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
-            if (backfillProgress == null) {
-                // one progress for all chunks, against PostgreSQL's estimate of the whole backfill
-                backfillProgress = new StreamProgress(source.qualifiedName() + " (backfill in key order)",
-                        environment.progressEvery(), environment.postgres(), keyBackfill.estimateSql(),
-                        keyBackfill.estimateParameters());
-            }
-            progress = backfillProgress;
+            keyRange.chunkStarts(rowsPast[Stream.backfill.ordinal()]);
+            // the table's progress: every chunk of every range, against the estimate of the whole backfill
+            progress = null;
         } else {
             progress = new StreamProgress(source.qualifiedName() + (isBackfill() ? " (backfill)" : "") + ", "
                     + (stream == Stream.future ? "rows stamped in the future" : stream + " stream"),
@@ -480,8 +486,20 @@ public final class SyncCycle implements RowCounts {
         reading = batches;
     }
 
-    /** Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind. */
+    /**
+     * Ends what the cycle still runs: a reading thread or an open INSERT a failed stream left behind, also
+     * in the cycles of its key ranges (the split returns only once every range is back, so none should
+     * still copy; one that did would stop within its chunk).
+     */
     public void close() {
+        closed = true;
+        List<SyncCycle> ranges;
+        synchronized (this) {
+            ranges = rangeCycles == null ? List.of() : List.copyOf(rangeCycles);
+        }
+        for (SyncCycle range : ranges) {
+            range.close();
+        }
         if (reading != null) {
             reading.close();
         }
@@ -500,8 +518,46 @@ public final class SyncCycle implements RowCounts {
         keyBackfill = backfill;
     }
 
+    /** A key range's cycle: the range it copies (null in the table's cycle). */
+    public KeyRange getKeyRange() {
+        return keyRange;
+    }
+
+    /**
+     * The backfill's key ranges, each as a cycle of its own that the route's split copies, up to
+     * backfillParallelism at once: every stream state (its query, its INSERT, its reading thread) is per
+     * range, the counts and the progress line add up here.
+     */
+    public synchronized List<SyncCycle> getBackfillRanges() {
+        if (rangeCycles == null) {
+            rangeCycles = new ArrayList<>();
+            for (KeyRange range : keyBackfill.ranges()) {
+                SyncCycle cycle = new SyncCycle(table, source, key, horizon, environment, targetName, List.of(), insertLayout,
+                        comment, limits);
+                cycle.parent = this;
+                cycle.keyBackfill = keyBackfill;
+                cycle.keyRange = range;
+                rangeCycles.add(cycle);
+            }
+        }
+        return rangeCycles;
+    }
+
+    /** A range's INSERT succeeded: the table's counts and its one progress line for the whole backfill. */
+    private synchronized void rangeShipped(Tally tally) {
+        rowsPast[Stream.backfill.ordinal()] += tally.past;
+        batches += tally.batches;
+        if (backfillProgress == null) {
+            backfillProgress = new StreamProgress(source.qualifiedName() + " (backfill in key order"
+                    + (keyBackfill.ranges().size() == 1 ? ")" : ", " + keyBackfill.ranges().size() + " key ranges)"),
+                    environment.progressEvery(), environment.postgres(), keyBackfill.estimateSql(),
+                    keyBackfill.estimateParameters());
+        }
+        backfillProgress.shipped(rowsPast[Stream.backfill.ordinal()]);
+    }
+
     public String getBackfillPositionSql() {
-        return resumesOnShards() ? keyBackfill.shardPositionsSql(targetName) : keyBackfill.positionSql(targetName);
+        return resumesOnShards() ? keyRange.shardPositionsSql(targetName) : keyRange.positionSql(targetName);
     }
 
     /**
@@ -509,24 +565,30 @@ public final class SyncCycle implements RowCounts {
      * may have left its last INSERT on some shards. A chunk this run sent whole is on every shard.
      */
     private boolean resumesOnShards() {
-        return environment.cluster() != null && keyBackfill.firstChunk();
+        return environment.cluster() != null && keyRange.firstChunk();
     }
 
     /** Ends the backfill: the target's comment no longer marks one in progress. */
     public String getBackfillDoneSql() {
+        for (KeyRange range : keyBackfill.ranges()) {
+            if (range.isPending()) {
+                // never: the split ends only once every range has come back short, or fails
+                throw new IllegalStateException(source.qualifiedName() + ": key range " + range.describe() + " is not done");
+            }
+        }
         return TargetTable.commentSql(targetName, "");
     }
 
     public void acceptBackfillPosition(Object rows) throws SQLException {
         if (!resumesOnShards()) {
-            keyBackfill.acceptPosition((List<?>) rows);
+            keyRange.acceptPosition((List<?>) rows);
         } else {
-            keyBackfill.acceptPosition((List<?>) rows, environment.cluster().shards());
+            keyRange.acceptPosition((List<?>) rows, environment.cluster().shards());
         }
     }
 
     public void backfillChunkDone() {
-        keyBackfill.chunkDone(rowsPast[Stream.backfill.ordinal()]);
+        keyRange.chunkDone(rowsPast[Stream.backfill.ordinal()]);
     }
 
     private Instant mark() {
@@ -575,7 +637,7 @@ public final class SyncCycle implements RowCounts {
      */
     public String getSelectSql() {
         if (stream == Stream.backfill) {
-            return keyBackfill.chunkSql();
+            return keyRange.chunkSql();
         }
         if (stream == Stream.repair) {
             return "SELECT " + Identifiers.pgList(source.columnNames())
@@ -607,7 +669,7 @@ public final class SyncCycle implements RowCounts {
     /** The window's bounds, typed like the column so PostgreSQL compares exactly and uses its index. */
     public List<Object> getSelectParameters() {
         if (stream == Stream.backfill) {
-            return keyBackfill.chunkParameters();
+            return keyRange.chunkParameters();
         }
         if (stream == Stream.repair) {
             return List.of(reconciled.copyParameter());
@@ -750,6 +812,10 @@ public final class SyncCycle implements RowCounts {
         rowsFuture[Stream.created.ordinal()] += tally.futureCreated;
         rowsFuture[Stream.updated.ordinal()] += tally.futureUpdated;
         batches += tally.batches;
+        if (parent != null) {
+            parent.rangeShipped(tally);
+            return;
+        }
         progress.shipped(rowsPast[s] + rowsAtMark[s] + rowsBehind[s] + rowsFuture[Stream.created.ordinal()]
                 + rowsFuture[Stream.updated.ordinal()]);
         // the backfill and the repair go by key, future rows never count: only the two streams move a watermark
@@ -858,7 +924,9 @@ public final class SyncCycle implements RowCounts {
     public String summary() {
         return String.format("%s%s: created %d, updated %d rows (%d read again) in %d batches, %.2f s,"
                         + " watermark created %s, updated %s",
-                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + (keyBackfill.chunks() == 1 ? " chunk)" : " chunks)")
+                source.qualifiedName(), keyBackfill != null ? " (backfill in key order, " + keyBackfill.chunks() + (keyBackfill.chunks() == 1 ? " chunk" : " chunks")
+                        + (keyBackfill.ranges().size() == 1 ? ")" : " in " + keyBackfill.ranges().size() + " key ranges, up to "
+                        + table.getBackfillParallelism() + " at once)")
                         : isBackfill() ? " (backfill)" : "", rowsCreated(), rowsUpdated(), rereadRows(), batches,
                 seconds(), show(createdMark), show(updatedMark)) + reconciledSummary();
     }

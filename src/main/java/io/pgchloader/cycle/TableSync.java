@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
@@ -64,6 +65,7 @@ public class TableSync implements CamelContextAware {
     private int batchSize = 5000;
     private int insertRows = 100_000;
     private int backfillChunkRows = 1_000_000;
+    private int backfillParallelism = 1;
     private String softDeleteColumn = "";
     private String reconcileCron = "";
     private double maxDeleteFraction = 0.05;
@@ -148,6 +150,11 @@ public class TableSync implements CamelContextAware {
         reportHorizon(source, horizon, env);
         long[] future = futureRows(source, horizon, env);
         boolean byKey = shape.keyOrdered();
+        if (!byKey && backfillParallelism > 1 && (!existing.exists() || existing.isEmpty())) {
+            LOG.info("{}: backfillParallelism {} applies to a backfill in key order only (integer key columns); the key {}"
+                    + " is not, so this table backfills through its streams, one at a time", source.qualifiedName(),
+                    backfillParallelism, LogText.escape(key.toString()));
+        }
         List<String> ddl = new ArrayList<>();
         // on every host of a cluster, before this host's statements (the comment) run in the route
         List<String> clusterDdl = new ArrayList<>();
@@ -178,20 +185,22 @@ public class TableSync implements CamelContextAware {
                             + " but the key " + key + " is not integer columns any more: set primaryKey back, or drop the"
                             + " ClickHouse table to backfill it again.");
                 }
-                backfill = keyBackfill(source, key, unfinished.get(), env);
-                LOG.info("{}: resuming the backfill in key order where ClickHouse stopped (rows older than {})",
-                        source.qualifiedName(), unfinished.get());
+                backfill = keyBackfill(source, key, unfinished.get(), KeyBackfill.cutsIn(existing.comment()), env);
+                LOG.info("{}: resuming the backfill in key order where ClickHouse stopped (rows older than {}{})",
+                        source.qualifiedName(), unfinished.get(), backfill.ranges().size() == 1 ? ""
+                                : "; in the " + backfill.ranges().size() + " key ranges it began with, up to "
+                                + backfillParallelism + " at once");
             } else if (byKey && existing.isEmpty() && WatermarkLimits.userText(existing.comment()).isEmpty()) {
-                backfill = keyBackfill(source, key, horizon.bound(), env);
+                backfill = keyBackfill(source, key, horizon.bound(), cuts(source, key, env), env);
                 // the comment says so now; limits a truncated target kept mean nothing any more
-                ddl.add(TargetTable.commentSql(targetName, KeyBackfill.comment(horizon.bound())));
+                ddl.add(TargetTable.commentSql(targetName, backfill.comment()));
                 limits = WatermarkLimits.NONE;
             }
         } else {
             if (byKey) {
-                backfill = keyBackfill(source, key, horizon.bound(), env);
+                backfill = keyBackfill(source, key, horizon.bound(), cuts(source, key, env), env);
             }
-            String comment = backfill == null ? null : KeyBackfill.comment(backfill.horizon());
+            String comment = backfill == null ? null : backfill.comment();
             if (env.cluster() == null) {
                 ddl.add(TargetTable.createSql(env.clickHouseDatabase(), target, source, key, createdColumn, updatedColumn, deleted,
                         comment));
@@ -271,8 +280,19 @@ public class TableSync implements CamelContextAware {
         reconciledAt = Instant.now();
     }
 
-    private KeyBackfill keyBackfill(SourceTable source, List<String> key, Instant horizon, SyncEnvironment env) {
-        return new KeyBackfill(source, key, horizon, backfillChunkRows, createdColumn, updatedColumn, env.timestampZone());
+    private KeyBackfill keyBackfill(SourceTable source, List<String> key, Instant horizon, List<Long> cuts, SyncEnvironment env) {
+        return new KeyBackfill(source, key, horizon, backfillChunkRows, createdColumn, updatedColumn, env.timestampZone(), cuts);
+    }
+
+    /** Where a new backfill cuts the key space into backfillParallelism ranges (none for one). */
+    private List<Long> cuts(SourceTable source, List<String> key, SyncEnvironment env) throws SQLException {
+        List<Long> cuts = KeyBackfill.cuts(env.postgres(), source, key, backfillParallelism);
+        if (backfillParallelism > 1) {
+            LOG.info("{}: backfilling in {} key range(s) of {}, up to {} at once{}", source.qualifiedName(), cuts.size() + 1,
+                    LogText.escape(key.get(0)), backfillParallelism, cuts.isEmpty() ? " (too few keys to cut)"
+                            : ", cut at " + cuts.stream().map(String::valueOf).collect(Collectors.joining(", ")));
+        }
+        return cuts;
     }
 
     /**
@@ -387,9 +407,10 @@ public class TableSync implements CamelContextAware {
     public void acceptBackfillPosition(Exchange exchange) throws SQLException {
         SyncCycle cycle = cycle(exchange);
         cycle.acceptBackfillPosition(exchange.getMessage().getBody());
-        KeyBackfill backfill = cycle.getKeyBackfill();
-        if (backfill.firstChunk() && backfill.after() != null) {
-            LOG.info("{}: ClickHouse holds the backfill up to key {}; going on from there", cycle.tableName(), backfill.after());
+        KeyRange range = cycle.getKeyRange();
+        if (range.firstChunk() && range.after() != null) {
+            LOG.info("{}: ClickHouse holds the backfill{} up to key {}; going on from there", cycle.tableName(),
+                    range.describe().isEmpty() ? "" : " of key range " + range.describe(), range.after());
         }
     }
 
@@ -516,6 +537,7 @@ public class TableSync implements CamelContextAware {
         sync.setBatchSize(Integer.parseInt(text(parameters, "batchSize", Integer.toString(sync.batchSize))));
         sync.setInsertRows(Integer.parseInt(text(parameters, "insertRows", Integer.toString(sync.insertRows))));
         sync.setBackfillChunkRows(Integer.parseInt(text(parameters, "backfillChunkRows", Integer.toString(sync.backfillChunkRows))));
+        sync.setBackfillParallelism(Integer.parseInt(text(parameters, "backfillParallelism", Integer.toString(sync.backfillParallelism))));
         sync.setSoftDeleteColumn(text(parameters, "softDeleteColumn", ""));
         sync.setReconcileCron(text(parameters, "reconcileCron", ""));
         sync.setMaxDeleteFraction(Double.parseDouble(text(parameters, "maxDeleteFraction", Double.toString(sync.maxDeleteFraction))));
@@ -593,6 +615,18 @@ public class TableSync implements CamelContextAware {
             throw new IllegalArgumentException("backfillChunkRows must be at least 1, but is " + backfillChunkRows);
         }
         this.backfillChunkRows = backfillChunkRows;
+    }
+
+    /** Key ranges of a backfill copied at once (see KeyBackfill); checked at start (RouteFiles). */
+    public int getBackfillParallelism() {
+        return backfillParallelism;
+    }
+
+    public void setBackfillParallelism(int backfillParallelism) {
+        if (backfillParallelism < 1) {
+            throw new IllegalArgumentException("backfillParallelism must be at least 1, but is " + backfillParallelism);
+        }
+        this.backfillParallelism = backfillParallelism;
     }
 
     public void setSoftDeleteColumn(String softDeleteColumn) {

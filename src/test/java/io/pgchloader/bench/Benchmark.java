@@ -139,7 +139,7 @@ public final class Benchmark {
             String[] kv = parts[i].split("=", 2);
             switch (kv[0]) {
                 // any route template parameter, e.g. batchSize=1000 insertRows=500000
-                case "batchSize", "insertRows", "cron" -> parameters.put(kv[0], kv[1]);
+                case "batchSize", "insertRows", "cron", "backfillParallelism", "backfillChunkRows" -> parameters.put(kv[0], kv[1]);
                 case "fetchSize" -> fetch = Integer.parseInt(kv[1]);
                 case "template" -> template = Path.of(kv[1]).toAbsolutePath();
                 case "jvm" -> jvm.add(kv[1]);
