@@ -74,15 +74,17 @@ class BackfillTest extends LoaderTestBase {
                 + " AND name = 'events'").get(0), "the finished backfill no longer marks the table");
     }
 
+    /** 2,500 rows keyed (a, b): each a has 50 b's, b running backwards against the insertion order, so chunks end inside an a. */
+    static final String[] CELLS = {
+            "CREATE TABLE cells (a int, b smallint, v text, created_at timestamp NOT NULL, updated_at timestamp, PRIMARY KEY (a, b))",
+            "INSERT INTO cells SELECT a, 51 - b, a || ':' || b, timestamp '2024-01-01' + (a * 100 + b) * interval '1 s', NULL"
+                    + " FROM generate_series(1, 50) a, generate_series(1, 50) b"};
+
     @Test
     void a_composite_integer_key_goes_on_after_the_last_key_tuple_chunk_by_chunk() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("cells.yaml", LoaderFixture.templatedRoute("sync-cells",
                 "table", "cells", "backfillChunkRows", "300"));
-        // b runs backwards against the insertion order, and each a has 50 b's: chunks end inside an a
-        loader.pg("CREATE TABLE cells (a int, b smallint, v text, created_at timestamp NOT NULL, updated_at timestamp,"
-                        + " PRIMARY KEY (a, b))",
-                "INSERT INTO cells SELECT a, 51 - b, a || ':' || b, timestamp '2024-01-01' + (a * 100 + b) * interval '1 s', NULL"
-                        + " FROM generate_series(1, 50) a, generate_series(1, 50) b");
+        loader.pg(CELLS);
         loader.start();
 
         var outcome = loader.cycle("sync-cells");

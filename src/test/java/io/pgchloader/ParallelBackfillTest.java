@@ -68,11 +68,8 @@ class ParallelBackfillTest extends LoaderTestBase {
     void a_composite_integer_key_is_cut_by_its_first_column_and_each_key_tuple_arrives_once() throws Exception {
         loader = new LoaderFixture(tmp).withRoutes("cells.yaml", LoaderFixture.templatedRoute("sync-cells",
                 "table", "cells", "backfillParallelism", "3", "backfillChunkRows", "300"));
-        // each a has 50 b's, running backwards against the insertion order: chunks and ranges end inside an a
-        loader.pg("CREATE TABLE cells (a int, b smallint, v text, created_at timestamp NOT NULL, updated_at timestamp,"
-                        + " PRIMARY KEY (a, b))",
-                "INSERT INTO cells SELECT a, 51 - b, a || ':' || b, timestamp '2024-01-01' + (a * 100 + b) * interval '1 s', NULL"
-                        + " FROM generate_series(1, 50) a, generate_series(1, 50) b");
+        // chunks and ranges end inside an a
+        loader.pg(BackfillTest.CELLS);
         loader.start();
 
         var outcome = loader.cycle("sync-cells");
