@@ -119,8 +119,8 @@ public final class CdcBenchmark {
                             + " (expected " + expected + "), slot confirmed " + (confirmed < end ? "before" : "past") + " the transaction:\n"
                             + run.output);
                 }
-                System.out.printf("| one %s of %,d rows (written in %.1f s) | %,d | %.1f s | %,.0f | %.1f s | %.1f s | %d MB | %d MB | %d MB | %d |%n",
-                        kind.equals("update") ? "UPDATE" : kind.equals("wide") ? "INSERT of 100 KB rows" : "INSERT", rows, written, changes, run.streamSeconds,
+                System.out.printf("| one %s of %,d rows%s (written in %.1f s) | %,d | %.1f s | %,.0f | %.1f s | %.1f s | %d MB | %d MB | %d MB | %d |%n",
+                        kind.equals("update") ? "UPDATE" : "INSERT", rows, kind.equals("wide") ? " of 100 KB" : "", written, changes, run.streamSeconds,
                         changes / run.streamSeconds, run.loaderCpuSeconds, run.walSenderCpuSeconds, run.peakRssKb / 1024,
                         run.heapAfterMb, run.heapBeforeMb, run.collections);
             }
