@@ -606,6 +606,8 @@ public final class CdcStream {
         private final Map<CdcTable, StreamInsert> inserts = new HashMap<>();
         private final Map<CdcTable, long[]> kinds = new HashMap<>();
         private int count;
+        /** Bytes encoded for the pending changes. */
+        private long bytes;
         private long since;
 
         void counted(CdcTable table, Kind kind) {
@@ -613,16 +615,17 @@ public final class CdcStream {
         }
 
         void row(CdcTable table, SourceRow row) {
-            writer(rows, table, table.rowLayout).add(row);
-            added();
+            add(writer(rows, table, table.rowLayout), row);
         }
 
         void tombstone(CdcTable table, SourceRow row) {
-            writer(tombstones, table, table.tombstoneLayout).add(row);
-            added();
+            add(writer(tombstones, table, table.tombstoneLayout), row);
         }
 
-        private void added() {
+        private void add(StreamInsert.BatchWriter writer, SourceRow row) {
+            int before = writer.bytes();
+            writer.add(row);
+            bytes += writer.bytes() - before;
             if (count++ == 0) {
                 since = System.nanoTime();
             }
@@ -637,8 +640,10 @@ public final class CdcStream {
             });
         }
 
+        /** A batch's worth of changes, or of bytes (wide rows: batchSize of them could outgrow the heap), or a second's. */
         boolean due(int batchSize) {
-            return count >= batchSize || (count > 0 && System.nanoTime() - since > TimeUnit.MILLISECONDS.toNanos(FLUSH_MS));
+            return count >= batchSize || bytes >= StreamInsert.MAX_BYTES
+                    || (count > 0 && System.nanoTime() - since > TimeUnit.MILLISECONDS.toNanos(FLUSH_MS));
         }
 
         /** Every pending change into ClickHouse; returns only when each INSERT completed. */
@@ -666,6 +671,7 @@ public final class CdcStream {
             tombstones.clear();
             inserts.clear();
             count = 0;
+            bytes = 0;
         }
     }
 

@@ -42,8 +42,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class StreamInsert {
 
-    /** Bytes at which a joined INSERT ends regardless of rows, to keep the heap flat whatever the row width. */
-    static final int MAX_BYTES = 32 << 20;
+    /**
+     * Bytes at which a joined INSERT ends regardless of rows, to keep the heap flat whatever the row width; the
+     * CDC stream writes its pending changes at this size too.
+     */
+    public static final int MAX_BYTES = 32 << 20;
 
     private static final byte[] END = new byte[0];
 
@@ -104,6 +107,11 @@ public final class StreamInsert {
 
         public int rows() {
             return rows;
+        }
+
+        /** Bytes encoded since the last {@link #finish}. */
+        public int bytes() {
+            return buffer.size();
         }
 
         public RowBinaryInsert.Batch finish(boolean lastOfStream) {

@@ -14,6 +14,8 @@ public final class SeedData {
     public static final int CASHIERS = 200;
     public static final int APP_USERS = 10_000;
     public static final int STORES = 300;
+    /** Products each store stocks at first; the writer's inserts draw from 1.5 times as many. */
+    public static final int PRODUCTS_PER_STORE = 40;
 
     /** Creates the seed schema and fills it; every tenth visit has been updated once since. */
     public static void create(Connection pg, int visits) throws SQLException {
@@ -38,6 +40,23 @@ public final class SeedData {
             s.execute("UPDATE app_user_visits_fact SET amount = amount + 1,"
                     + " updated_at = created_at + (localtimestamp - created_at) / 2 WHERE id % 10 = 0");
             s.execute("ANALYZE");
+        }
+        if (!pg.getAutoCommit()) {
+            pg.commit();
+        }
+    }
+
+    /**
+     * The table without timestamps that the demo syncs by CDC ({@code sql/ddl-pg-cdc.sql}): every store
+     * stocks products 1 to {@link #PRODUCTS_PER_STORE}. Needs the stores of {@link #create}.
+     */
+    public static void createStoreStock(Connection pg) throws SQLException {
+        SqlScripts.run(pg, "sql/ddl-pg-cdc.sql");
+        try (Statement s = pg.createStatement()) {
+            s.execute("INSERT INTO store_stock (store_id, product_no, on_hand, reserved)"
+                    + " SELECT st, p, (st * 31 + p * 7) % 200, p % 3 FROM generate_series(1, " + STORES + ") st,"
+                    + " generate_series(1, " + PRODUCTS_PER_STORE + ") p");
+            s.execute("ANALYZE store_stock");
         }
         if (!pg.getAutoCommit()) {
             pg.commit();

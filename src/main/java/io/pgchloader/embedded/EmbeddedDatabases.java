@@ -32,9 +32,22 @@ public final class EmbeddedDatabases implements AutoCloseable {
     }
 
     public static EmbeddedDatabases start() throws IOException {
-        EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                .setServerConfig("max_connections", "200")
-                .start();
+        return start(false);
+    }
+
+    /**
+     * With {@code logicalDecoding}, PostgreSQL runs with {@code wal_level=logical} and room for a few
+     * replication slots, which CDC tables need; every write then costs somewhat more WAL, so only the
+     * demo and the CDC benchmark ask for it.
+     */
+    public static EmbeddedDatabases start(boolean logicalDecoding) throws IOException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder().setServerConfig("max_connections", "200");
+        if (logicalDecoding) {
+            builder.setServerConfig("wal_level", "logical")
+                    .setServerConfig("max_replication_slots", "10")
+                    .setServerConfig("max_wal_senders", "10");
+        }
+        EmbeddedPostgres postgres = builder.start();
         String existing = System.getenv(EXISTING_CLICKHOUSE);
         try {
             if (existing != null && !existing.isBlank()) {
