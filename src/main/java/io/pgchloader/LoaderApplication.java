@@ -64,6 +64,7 @@ public final class LoaderApplication implements AutoCloseable {
     private HikariDataSource clickHouse;
     private CdcStream cdc;
     private boolean routeMBeans = true;
+    private DatabaseProbes probes;
 
     /**
      * @param scheduled true to let Quartz fire the cycles, false to run them only through {@link #cycles()}
@@ -94,6 +95,7 @@ public final class LoaderApplication implements AutoCloseable {
         }
         postgres = DataSources.postgres(settings, DataSources.POOL_SIZE + rangesBeyondFirst);
         clickHouse = DataSources.clickHouse(settings, DataSources.POOL_SIZE + rangesBeyondFirst);
+        probes = DatabaseProbes.start(postgres, clickHouse);
         GlobTargetNames.check(tableRoutes, clickHouse, settings.get(Setting.CLICKHOUSE_DB));
         // camel-main hands every EventNotifier bean the context's events
         StartupProgress progress = new StartupProgress(tableRoutes.size());
@@ -344,7 +346,7 @@ public final class LoaderApplication implements AutoCloseable {
     }
 
     StartupCheck startupCheck() {
-        return new StartupCheck(settings, postgres, clickHouse, camelContext(), cycles());
+        return new StartupCheck(settings, probes, camelContext(), cycles());
     }
 
     public CycleRunner cycles() {

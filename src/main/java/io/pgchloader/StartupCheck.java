@@ -6,9 +6,7 @@ import io.pgchloader.common.CronSchedule;
 import io.pgchloader.config.Setting;
 import io.pgchloader.config.Settings;
 import io.pgchloader.cycle.TableSync;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -16,7 +14,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,15 +41,13 @@ public final class StartupCheck {
     }
 
     private final Settings settings;
-    private final DataSource postgres;
-    private final DataSource clickHouse;
+    private final DatabaseProbes probes;
     private final CamelContext context;
     private final CycleRunner routes;
 
-    StartupCheck(Settings settings, DataSource postgres, DataSource clickHouse, CamelContext context, CycleRunner routes) {
+    StartupCheck(Settings settings, DatabaseProbes probes, CamelContext context, CycleRunner routes) {
         this.settings = settings;
-        this.postgres = postgres;
-        this.clickHouse = clickHouse;
+        this.probes = probes;
         this.context = context;
         this.routes = routes;
     }
@@ -142,7 +137,7 @@ public final class StartupCheck {
                 + "/" + settings.get(Setting.POSTGRES_DB) + " as " + settings.get(Setting.POSTGRES_USER);
         String ch = "ClickHouse at " + settings.get(Setting.CLICKHOUSE_HOST) + ":" + settings.get(Setting.CLICKHOUSE_PORT)
                 + "/" + settings.get(Setting.CLICKHOUSE_DB) + " as " + settings.get(Setting.CLICKHOUSE_USER);
-        SQLException pgError = probe(postgres);
+        SQLException pgError = probes.postgres();
         if (pgError != null) {
             String state = sqlState(pgError);
             if (state.startsWith("28")) {
@@ -155,7 +150,7 @@ public final class StartupCheck {
                 unreachable.add("cannot connect to " + pg + ": " + settings.mask(firstLine(rootMessage(pgError))));
             }
         }
-        SQLException chError = probe(clickHouse);
+        SQLException chError = probes.clickHouse();
         if (chError != null) {
             String message = rootMessage(chError);
             if (message.contains("AUTHENTICATION_FAILED") || message.contains("Code: 516") || message.contains("Authentication failed")) {
@@ -167,18 +162,6 @@ public final class StartupCheck {
             } else {
                 unreachable.add("cannot connect to " + ch + ": " + settings.mask(firstLine(message)));
             }
-        }
-    }
-
-    private static SQLException probe(DataSource dataSource) {
-        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
-            statement.execute("SELECT 1");
-            if (!connection.getAutoCommit()) {
-                connection.rollback();
-            }
-            return null;
-        } catch (SQLException e) {
-            return e;
         }
     }
 
