@@ -3,6 +3,7 @@ package io.pgchloader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.TestDatabases;
 import java.nio.file.Files;
@@ -50,16 +51,7 @@ class CdcLargeTransactionTest {
             s.execute("CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL)");
             s.execute("ALTER TABLE docs REPLICA IDENTITY FULL");
         }
-        Path routes = Files.createDirectories(tmp.resolve("routes"));
-        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), routes.resolve("pg-cdc-to-clickhouse.yaml"));
-        Files.writeString(routes.resolve("tables.yaml"), """
-                - templatedRoute:
-                    routeTemplateRef: pg-cdc-to-clickhouse
-                    routeId: cdc-docs
-                    parameters:
-                      - name: table
-                        value: docs
-                """);
+        Path routes = LoaderFixture.cdcRoutes(tmp.resolve("routes"), "cdc-docs", "table", "docs");
         Map<String, String> env = TestDatabases.servers().settings(database, database);
         env.put("POSTGRES_PORT", Integer.toString(CdcTest.logicalPostgres().getPort()));
         env.put("ROUTES_DIR", routes.toString());

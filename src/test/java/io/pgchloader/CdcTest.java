@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgchloader.support.Http;
 import io.pgchloader.support.ListeningPorts;
+import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import io.pgchloader.support.TcpProxy;
 import io.pgchloader.support.TestDatabases;
@@ -280,20 +281,8 @@ class CdcTest {
     @Test
     void every_type_of_the_contract_arrives_through_the_stream_as_the_watermark_mode_stores_it() throws Exception {
         freshDatabases();
-        Path dir = Files.createDirectories(tmp.resolve("routes"));
-        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"));
-        Files.writeString(dir.resolve("tables.yaml"), """
-                - templatedRoute:
-                    routeTemplateRef: pg-cdc-to-clickhouse
-                    routeId: cdc-types
-                    parameters:
-                      - name: schema
-                        value: Type Lab
-                      - name: table
-                        value: Every Type
-                      - name: targetTable
-                        value: every_type
-                """);
+        LoaderFixture.cdcRoutes(tmp.resolve("routes"), "cdc-types", "schema", "Type Lab", "table", "Every Type",
+                "targetTable", "every_type");
         for (String statement : TypeContractTest.DDL.split(";\\s*\\n")) {
             if (!statement.isBlank()) {
                 pg(statement);

@@ -1,6 +1,7 @@
 package io.pgchloader.bench;
 
 import io.pgchloader.embedded.EmbeddedDatabases;
+import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,16 +59,7 @@ public final class CdcBenchmark {
                 s.execute("DROP DATABASE IF EXISTS cdcbench");
                 s.execute("CREATE DATABASE cdcbench");
             }
-            Path routes = Files.createDirectories(work.resolve("routes"));
-            Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), routes.resolve("pg-cdc-to-clickhouse.yaml"));
-            Files.writeString(routes.resolve("tables.yaml"), """
-                    - templatedRoute:
-                        routeTemplateRef: pg-cdc-to-clickhouse
-                        routeId: cdc-items
-                        parameters:
-                          - name: table
-                            value: items
-                    """);
+            Path routes = LoaderFixture.cdcRoutes(work.resolve("routes"), "cdc-items", "table", "items");
             Map<String, String> env = db.settings("postgres", "cdcbench");
             env.put("ROUTES_DIR", routes.toString());
             // creates the slot and loads the empty table: what follows is streamed

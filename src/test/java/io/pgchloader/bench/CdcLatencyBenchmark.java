@@ -1,6 +1,7 @@
 package io.pgchloader.bench;
 
 import io.pgchloader.embedded.EmbeddedDatabases;
+import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,16 +60,7 @@ public final class CdcLatencyBenchmark {
             try (Connection ch = clickHouse(db, "default"); Statement s = ch.createStatement()) {
                 s.execute("CREATE DATABASE IF NOT EXISTS cdclat");
             }
-            Path routes = Files.createDirectories(work.resolve("routes"));
-            Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), routes.resolve("pg-cdc-to-clickhouse.yaml"));
-            Files.writeString(routes.resolve("tables.yaml"), """
-                    - templatedRoute:
-                        routeTemplateRef: pg-cdc-to-clickhouse
-                        routeId: cdc-lat
-                        parameters:
-                          - name: table
-                            value: lat
-                    """);
+            Path routes = LoaderFixture.cdcRoutes(work.resolve("routes"), "cdc-lat", "table", "lat");
             Map<String, String> env = db.settings("postgres", "cdclat");
             env.put("ROUTES_DIR", routes.toString());
             env.put("HTTP_PORT", "0");

@@ -50,7 +50,22 @@ public final class LoaderFixture implements AutoCloseable {
 
     /** A templatedRoute of the project's template with the given parameters (name, value pairs). */
     public static String templatedRoute(String routeId, String... parameters) {
-        StringBuilder yaml = new StringBuilder("- templatedRoute:\n    routeTemplateRef: pg-to-clickhouse\n    routeId: ")
+        return templatedRoute("pg-to-clickhouse", routeId, parameters);
+    }
+
+    /**
+     * A routes folder {@code dir} as a user makes one for a CDC table: the {@code pg-cdc-to-clickhouse}
+     * template beside a tables.yaml with one templatedRoute of it.
+     */
+    public static Path cdcRoutes(Path dir, String routeId, String... parameters) throws IOException {
+        Files.createDirectories(dir);
+        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"));
+        Files.writeString(dir.resolve("tables.yaml"), templatedRoute("pg-cdc-to-clickhouse", routeId, parameters));
+        return dir;
+    }
+
+    private static String templatedRoute(String template, String routeId, String... parameters) {
+        StringBuilder yaml = new StringBuilder("- templatedRoute:\n    routeTemplateRef: ").append(template).append("\n    routeId: ")
                 .append(routeId).append("\n    parameters:\n");
         for (int i = 0; i < parameters.length; i += 2) {
             yaml.append("      - name: ").append(parameters[i]).append("\n        value: \"")
