@@ -41,10 +41,13 @@ class BackfillTest extends LoaderTestBase {
         ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroyForcibly);
         process.awaitExit(Duration.ofSeconds(30));
 
-        held = loader.chLong("SELECT count() FROM events");
+        // an INSERT whose body reached ClickHouse before the kill is still committed a moment after it: read
+        // the target once it stopped changing, and all three figures in one query
+        held = loader.settledCount("events");
+        List<String> figures = loader.chRows("SELECT concat(toString(count()), ' ', toString(max(id)), ' ', toString(uniqExact(id)))"
+                + " FROM events");
         assertTrue(held < ROWS, "killed before the end: " + held);
-        assertEquals(held, loader.chLong("SELECT max(id) FROM events"), "ClickHouse holds a key prefix, each row once");
-        assertEquals(held, loader.chLong("SELECT uniqExact(id) FROM events"));
+        assertEquals(List.of(held + " " + held + " " + held), figures, "ClickHouse holds a key prefix, each row once");
         assertTrue(loader.chRows("SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'events'")
                 .get(0).startsWith("pg-ch-loader: backfill in progress"), "the target says a backfill is unfinished");
 

@@ -126,7 +126,7 @@ class ParallelBackfillTest extends LoaderTestBase {
         assertTrue(cutsFound.find(), "the ranges are kept with the horizon: " + comment);
         List<Long> cuts = Arrays.stream(cutsFound.group(1).split(",\\s*")).map(Long::valueOf).toList();
         assertEquals(3, cuts.size(), comment);
-        long held = loader.chLong("SELECT count() FROM events");
+        long held = loader.settledCount("events");
         assertTrue(held < ROWS, "killed before the end: " + held);
         assertEquals(held, loader.chLong("SELECT uniqExact(id) FROM events"), "each row once");
         List<long[]> ranges = ranges(cuts);

@@ -49,6 +49,22 @@ public final class LoaderFixture implements AutoCloseable {
     }
 
     /** A templatedRoute of the project's template with the given parameters (name, value pairs). */
+    /**
+     * The rows a ClickHouse table holds once two readings half a second apart agree: after a loader was killed,
+     * an INSERT whose body reached ClickHouse before the kill is still committed a moment later.
+     */
+    public long settledCount(String table) throws Exception {
+        long before = chLong("SELECT count() FROM " + table);
+        while (true) {
+            Thread.sleep(500);
+            long now = chLong("SELECT count() FROM " + table);
+            if (now == before) {
+                return now;
+            }
+            before = now;
+        }
+    }
+
     public static String templatedRoute(String routeId, String... parameters) {
         return templatedRoute("pg-to-clickhouse", routeId, parameters);
     }
