@@ -174,7 +174,9 @@ public final class LoaderApplication implements AutoCloseable {
         stream.allowContinuous(scheduled);
         for (Map<String, String> route : RouteFiles.templatedRoutes(Path.of(settings.get(Setting.ROUTES_DIR)), CDC_TEMPLATE_ID)) {
             stream.add(route.get("routeId"), route.get("schema"), route.get("table"), route.get("targetTable"),
-                    route.get("primaryKey"), positive(route, "batchSize"), positive(route, "insertRows"), fraction(route));
+                    route.get("primaryKey"), positive(route, "batchSize"), positive(route, "insertRows"),
+                    // checked with the routes files (RouteFiles)
+                    DeleteGuard.fraction(route.get("routeId"), route.get("maxDeleteFraction")));
         }
         if (!stream.isEmpty()) {
             try {
@@ -188,14 +190,6 @@ public final class LoaderApplication implements AutoCloseable {
 
     /** The route template of the CDC tables. */
     static final String CDC_TEMPLATE_ID = "pg-cdc-to-clickhouse";
-
-    private static double fraction(Map<String, String> route) {
-        try {
-            return DeleteGuard.fraction(route.get("routeId"), route.get("maxDeleteFraction"));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigurationException(e.getMessage());
-        }
-    }
 
     private static int positive(Map<String, String> route, String name) {
         try {

@@ -391,6 +391,20 @@ class ConfigurationTest {
                 && line.contains("route sync-word: parameter backfillParallelism is \"four\"") && line.contains("to 64"), line);
     }
 
+    @Test
+    void refuses_a_delete_guard_that_is_no_fraction_naming_route_and_value() throws Exception {
+        Path routes = routesWith(LoaderFixture.templatedRoute("sync-over", "table", "events", "maxDeleteFraction", "1.5")
+                + LoaderFixture.templatedRoute("sync-word", "table", "items", "maxDeleteFraction", "five percent"));
+        Map<String, String> env = validEnvironment();
+        env.put("ROUTES_DIR", routes.toString());
+
+        String line = assertStopsBeforeConnecting(env, "maxDeleteFraction", new String[] {"--once"});
+
+        assertTrue(line.contains("route sync-over: parameter maxDeleteFraction must be a number from 0 to 1")
+                && line.contains("not '1.5'") && line.contains("route sync-word: parameter maxDeleteFraction")
+                && line.contains("not 'five percent'"), line);
+    }
+
     private Path routesWith(String templatedRoutes) throws IOException {
         Path routes = Files.createDirectories(tmp.resolve("checked-routes"));
         Files.copy(Path.of("routes", "pg-to-clickhouse.yaml"), routes.resolve("pg-to-clickhouse.yaml"));

@@ -1,6 +1,7 @@
 package io.pgchloader.config;
 
 import io.pgchloader.common.CronSchedule;
+import io.pgchloader.common.DeleteGuard;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -35,6 +36,7 @@ public final class RouteFiles {
     private static final String RECONCILE_CRON = "reconcileCron";
     private static final String ENABLED = "enabled";
     private static final String BACKFILL_PARALLELISM = "backfillParallelism";
+    private static final String MAX_DELETE_FRACTION = "maxDeleteFraction";
 
     /**
      * The most key ranges one backfill copies at once: each holds a PostgreSQL cursor, a ClickHouse INSERT
@@ -151,6 +153,15 @@ public final class RouteFiles {
                 && backfillParallelism(parallelism) == 0) {
             problems.add("route " + id + ": parameter " + BACKFILL_PARALLELISM + " is \"" + parallelism + "\": write a whole"
                     + " number from 1 (one key range at a time, the default) to " + MAX_BACKFILL_PARALLELISM + ".");
+        }
+        // both templates' delete guard
+        String fraction = values.get(MAX_DELETE_FRACTION);
+        if (known.contains(MAX_DELETE_FRACTION) && fraction != null && !fraction.contains("{{")) {
+            try {
+                DeleteGuard.fraction(id, fraction);
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+            }
         }
     }
 

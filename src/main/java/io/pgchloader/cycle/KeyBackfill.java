@@ -88,11 +88,6 @@ public final class KeyBackfill {
         return COMMENT_PREFIX + horizon + (cuts.isEmpty() ? "" : CUTS + String.join(", ", cuts.stream().map(String::valueOf).toList()));
     }
 
-    /** The target comment of a backfill in one range. */
-    static String comment(Instant horizon) {
-        return COMMENT_PREFIX + horizon;
-    }
-
     /** The horizon of a backfill in progress, from the target's comment. */
     static Optional<Instant> horizonIn(String comment) {
         if (comment == null || !comment.startsWith(COMMENT_PREFIX)) {
