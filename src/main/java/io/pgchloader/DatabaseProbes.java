@@ -21,7 +21,7 @@ final class DatabaseProbes {
 
     private final DataSource postgres;
     private final DataSource clickHouse;
-    private final CompletableFuture<Optional<SQLException>> early;
+    private final CompletableFuture<Optional<SQLException>> earlyPostgres;
     private final CompletableFuture<Optional<SQLException>> earlyClickHouse;
     private final AtomicBoolean postgresTaken = new AtomicBoolean();
     private final AtomicBoolean clickHouseTaken = new AtomicBoolean();
@@ -34,7 +34,7 @@ final class DatabaseProbes {
             t.setDaemon(true);
             return t;
         });
-        early = CompletableFuture.supplyAsync(() -> Optional.ofNullable(probe(postgres)), thread);
+        earlyPostgres = CompletableFuture.supplyAsync(() -> Optional.ofNullable(probe(postgres)), thread);
         earlyClickHouse = CompletableFuture.supplyAsync(() -> Optional.ofNullable(probe(clickHouse)), thread);
         thread.shutdown();
     }
@@ -45,7 +45,7 @@ final class DatabaseProbes {
 
     /** PostgreSQL's answer: null when it answered, else why not. */
     SQLException postgres() {
-        return postgresTaken.compareAndSet(false, true) ? early.join().orElse(null) : probe(postgres);
+        return postgresTaken.compareAndSet(false, true) ? earlyPostgres.join().orElse(null) : probe(postgres);
     }
 
     /** ClickHouse's answer, as {@link #postgres()}. */

@@ -88,8 +88,6 @@ public final class CdcStream {
     /** Tables whose target must be (re)loaded under a snapshot before the stream applies their changes. */
     private final List<CdcTable> toLoad = new ArrayList<>();
     private volatile boolean stopping;
-    /** Whether the last try found the slot read by another loader (said once, not at every try). */
-    private volatile boolean standingBy;
     private volatile long confirmed;
     private final CdcStatus status;
     private final long heartbeatMs;
@@ -217,12 +215,12 @@ public final class CdcStream {
                     if (heldElsewhere(e)) {
                         // another loader streams the slot (PostgreSQL lets one reader have it): this one stands by and
                         // takes it over as soon as that one is gone, from the position it confirmed
-                        status.standBy();
-                        if (!standingBy) {
-                            standingBy = true;
+                        // said once, not at every try
+                        if (!status.standingBy()) {
                             LOG.info("CDC slot {} is read by another loader ({}): standing by, trying again every {} ms",
                                     slot, e.getMessage(), retryMs);
                         }
+                        status.standBy();
                     } else {
                         status.failed(e.getMessage());
                         LOG.warn("CDC stream failed, starting again from slot {} in {} ms: {}", slot, retryMs, e.getMessage());
@@ -699,7 +697,6 @@ public final class CdcStream {
                 builder.withSlotOption("messages", true);
             }
             PGReplicationStream stream = builder.start();
-            standingBy = false;
             status.streaming(true);
             LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
                     once ? " up to " + LogSequenceNumber.valueOf(target) : "");

@@ -139,12 +139,12 @@ final class CdcTable {
         if (readers[column] == null) {
             return text == null ? null : ((String) text).getBytes(StandardCharsets.UTF_8);
         }
+        PgColumn c = source.columns().get(column);
         // NULL goes through the reader too, as in the watermark mode: a NULL array becomes an empty one
         try {
-            return readers[column].read(TextValue.of(source.columns().get(column).name(), source.columns().get(column).type(),
-                    (String) text), 1);
+            return readers[column].read(TextValue.of(c.name(), c.type(), (String) text), 1);
         } catch (java.sql.SQLException e) {
-            throw new SyncException(name() + ": column " + source.columns().get(column).name() + ": " + e.getMessage(), e);
+            throw new SyncException(name() + ": column " + c.name() + ": " + e.getMessage(), e);
         }
     }
 
