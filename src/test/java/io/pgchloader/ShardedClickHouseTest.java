@@ -50,16 +50,19 @@ class ShardedClickHouseTest extends LoaderTestBase {
         items(rows, Map.of());
     }
 
-    private void items(int rows, Map<String, String> settings) throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items"));
+    /** The same, with these settings besides the cluster's and these template parameters besides the table. */
+    private void items(int rows, Map<String, String> settings, String... parameters) throws Exception {
+        List<String> all = new ArrayList<>(List.of("table", "items"));
+        all.addAll(List.of(parameters));
+        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, all.toArray(String[]::new)));
         TwoShards.createDatabase(loader.database);
         loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
                         + " created_at timestamptz NOT NULL, updated_at timestamptz)",
                 "INSERT INTO items SELECT g, 'item ' || g, g * 1.25, now() - interval '1 hour' + g * interval '1 ms', NULL"
                         + " FROM generate_series(1, " + rows + ") g");
-        Map<String, String> all = clusterSettings();
-        all.putAll(settings);
-        loader.start(all);
+        Map<String, String> cluster = clusterSettings();
+        cluster.putAll(settings);
+        loader.start(cluster);
     }
 
     private List<String> ch(String host, String sql) throws SQLException {
@@ -179,15 +182,8 @@ class ShardedClickHouseTest extends LoaderTestBase {
 
     @Test
     void a_backfill_cut_short_while_one_shard_refused_its_rows_resumes_below_the_smallest_shards_largest_key() throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items",
-                "backfillChunkRows", "200", "batchSize", "50", "insertRows", "50"));
-        TwoShards.createDatabase(loader.database);
-        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
-                + " created_at timestamptz NOT NULL, updated_at timestamptz)");
-        Map<String, String> settings = clusterSettings();
         // no retries: the cycle fails at the first refusal
-        settings.put("RETRY_MAX_ATTEMPTS", "0");
-        loader.start(settings);
+        items(0, Map.of("RETRY_MAX_ATTEMPTS", "0"), "backfillChunkRows", "200", "batchSize", "50", "insertRows", "50");
         loader.succeedingCycle(ROUTE);
         // the second shard takes keys up to 500 and refuses the others; the first shard takes all of its own
         chExecute(TwoShards.HOSTS.get(1), "ALTER TABLE items_shard ADD CONSTRAINT first_keys_only CHECK id <= 500");
@@ -208,14 +204,8 @@ class ShardedClickHouseTest extends LoaderTestBase {
 
     @Test
     void a_range_cut_short_on_one_shard_fails_the_cycle_after_the_other_range_ends_and_resumes_below_its_smallest_shards_largest_key() throws Exception {
-        loader = new LoaderFixture(tmp).withRoutes("tables.yaml", LoaderFixture.templatedRoute(ROUTE, "table", "items",
-                "backfillParallelism", "2", "backfillChunkRows", "100", "batchSize", "25", "insertRows", "25"));
-        TwoShards.createDatabase(loader.database);
-        loader.pg("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL,"
-                + " created_at timestamptz NOT NULL, updated_at timestamptz)");
-        Map<String, String> settings = clusterSettings();
-        settings.put("RETRY_MAX_ATTEMPTS", "0");
-        loader.start(settings);
+        items(0, Map.of("RETRY_MAX_ATTEMPTS", "0"), "backfillParallelism", "2", "backfillChunkRows", "100", "batchSize", "25",
+                "insertRows", "25");
         loader.succeedingCycle(ROUTE);
         loader.pg("INSERT INTO items SELECT g, 'item ' || g, g * 1.25, now() - interval '1 hour' + g * interval '1 ms', NULL"
                 + " FROM generate_series(1, 1000) g");
