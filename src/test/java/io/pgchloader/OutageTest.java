@@ -9,6 +9,8 @@ import io.pgchloader.support.LoaderFixture;
 import io.pgchloader.support.LoaderTestBase;
 import io.pgchloader.support.TcpProxy;
 import io.pgchloader.support.TestDatabases;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -52,14 +54,16 @@ class OutageTest extends LoaderTestBase {
         AtomicBoolean cycleDone = new AtomicBoolean();
         // once the updated stream is inserting, the target disappears for a second and a half
         CompletableFuture<Boolean> outage = CompletableFuture.supplyAsync(() -> {
-            try {
-                while (loader.chLong("SELECT count() FROM events WHERE payload = 'changed'") == 0) {
-                    TimeUnit.MILLISECONDS.sleep(5);
+            // one open connection and a query that stops at the first row: a poll of a few milliseconds, well
+            // inside the stream's INSERTs (a new connection per poll could miss them all on a quick machine)
+            try (Connection c = loader.clickHouse(); Statement poll = c.createStatement()) {
+                while (!poll.executeQuery("SELECT 1 FROM events WHERE payload = 'changed' LIMIT 1").next()) {
+                    TimeUnit.MILLISECONDS.sleep(2);
                 }
-                loader.ch("DETACH TABLE events");
+                poll.execute("DETACH TABLE events");
                 boolean duringCycle = !cycleDone.get();
                 TimeUnit.MILLISECONDS.sleep(1500);
-                loader.ch("ATTACH TABLE events");
+                poll.execute("ATTACH TABLE events");
                 return duringCycle;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
