@@ -209,11 +209,16 @@ public final class LoaderApplication implements AutoCloseable {
         return cdc != null && !cdc.isEmpty();
     }
 
-    /** {@code --once} for the CDC tables: the slot's changes up to the WAL position current now, applied and confirmed. */
-    public void runCdcOnce() throws SQLException {
+    /**
+     * {@code --once} for the CDC tables: the slot's changes up to the WAL position current now, applied and
+     * confirmed. False when a table stopped (its line is logged): the others' changes were applied.
+     */
+    public boolean runCdcOnce() throws SQLException {
         if (hasCdcTables()) {
             cdc.run(true);
+            return cdc.everyTableApplied();
         }
+        return true;
     }
 
     public CdcStream cdc() {

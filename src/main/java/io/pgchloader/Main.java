@@ -197,7 +197,7 @@ public final class Main {
             }
             boolean ok = app.cycles().runAll();
             try {
-                app.runCdcOnce();
+                ok &= app.runCdcOnce();
             } catch (ConfigurationException e) {
                 throw e;
             } catch (SQLException | RuntimeException e) {

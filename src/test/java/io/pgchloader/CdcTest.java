@@ -853,4 +853,114 @@ class CdcTest {
                     "loaded once, at the start; after the outage resumed from the slot");
         }
     }
+
+    // ---- schema changes ------------------------------------------------------------------------------
+
+    private void ch(String sql) throws SQLException {
+        try (Connection c = TestDatabases.clickHouse(database); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    @Test
+    void a_column_added_while_streaming_appears_in_clickhouse() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g");
+        Map<String, String> env = environment();
+        LoaderProcess p = start(env);
+        p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
+        pg("INSERT INTO items VALUES (1001, 1, 'before')",
+                "ALTER TABLE items ADD COLUMN extra bigint",
+                "INSERT INTO items VALUES (1002, 2, 'after', 5000000000)",
+                "UPDATE items SET extra = 7 WHERE id = 1",
+                // a wider varchar is still a String: nothing to alter, nothing stops
+                "ALTER TABLE items ALTER COLUMN note TYPE varchar(50)",
+                "UPDATE items SET note = 'a note longer than twenty' WHERE id = 2");
+        String pgShape = "SELECT id || ' ' || v || ' ' || coalesce(note, 'NULL') || ' ' || coalesce(extra::text, 'NULL') FROM items ORDER BY id";
+        String chShape = "SELECT concat(toString(id), ' ', toString(v), ' ', ifNull(note, 'NULL'), ' ', ifNull(toString(extra), 'NULL'))"
+                + " FROM items FINAL ORDER BY id";
+        await("the new column's values in ClickHouse: " + p.output(), RUN_LIMIT, () -> !chRows("SELECT name FROM system.columns"
+                + " WHERE database = currentDatabase() AND table = 'items' AND name = 'extra'").isEmpty() && pgRows(pgShape).equals(chRows(chShape)));
+        assertTrue(p.output().contains("ADD COLUMN IF NOT EXISTS `extra` Nullable(Int64)"), p.output());
+        assertTrue(p.isAlive(), p.output());
+        p.close();
+
+        // with the loader down, the WAL holds changes of three shapes; the catalog has only the last
+        pg("INSERT INTO items VALUES (1003, 3, 'old shape', 3)",
+                "ALTER TABLE items ADD COLUMN later int",
+                "INSERT INTO items VALUES (1004, 4, 'with later', 4, 44)",
+                "ALTER TABLE items DROP COLUMN note",
+                "UPDATE items SET later = 1 WHERE id <= 3");
+        once(env);
+        assertEquals(pgRows("SELECT id || ' ' || v || ' ' || coalesce(extra::text, 'NULL') || ' ' || coalesce(later::text, 'NULL')"
+                        + " FROM items ORDER BY id"),
+                chRows("SELECT concat(toString(id), ' ', toString(v), ' ', ifNull(toString(extra), 'NULL'), ' ',"
+                        + " ifNull(toString(later), 'NULL')) FROM items FINAL ORDER BY id"));
+        // the dropped column keeps what it held, and rows written since hold NULL in it (the watermark mode's rule)
+        assertEquals(List.of("with later"), chRows("SELECT ifNull(note, 'NULL') FROM items FINAL WHERE id = 1004"));
+        assertEquals(List.of("NULL"), chRows("SELECT ifNull(note, 'NULL') FROM items FINAL WHERE id = 1"));
+    }
+
+    @Test
+    void a_column_whose_new_type_no_longer_fits_stops_only_its_table() throws Exception {
+        freshDatabases();
+        routes("items", "others");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g",
+                "CREATE TABLE others (id int PRIMARY KEY, v int NOT NULL)",
+                "INSERT INTO others SELECT g, g FROM generate_series(1, 100) g");
+        int http = Http.freePort();
+        Map<String, String> env = environment("HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1", "HEALTH_DETAILS", "full");
+        LoaderProcess p = start(env);
+        p.awaitOutput("Streaming 2 CDC table(s)", RUN_LIMIT);
+        // a transaction open throughout holds the slot's restart_lsn below every change that follows: the reload's
+        // version must still sit above what the target holds (a version from restart_lsn would not)
+        pg("CREATE TABLE pin (x int)");
+        Connection pin = pgAdmin(database);
+        pin.setAutoCommit(false);
+        try (Statement s = pin.createStatement()) {
+            s.execute("INSERT INTO pin VALUES (1)");
+        }
+        // written while items still fits, then deleted and changed while it is stopped: its reload must undo both
+        pg("INSERT INTO items VALUES (1001, 1, 'soon gone')", "UPDATE items SET note = 'kept' WHERE id = 5");
+        await("1001 in ClickHouse", RUN_LIMIT, () -> chRows("SELECT toString(count()) FROM items FINAL WHERE id = 1001").equals(List.of("1")));
+        pg("ALTER TABLE items ALTER COLUMN v TYPE bigint",
+                "UPDATE items SET v = 5000000000 WHERE id = 1",
+                "DELETE FROM items WHERE id = 1001",
+                "UPDATE items SET note = 'while stopped' WHERE id = 6",
+                "INSERT INTO others VALUES (101, 101)");
+        String stoppedAt = walLsn();
+        p.awaitOutput("public.items: CDC stopped for this table, the other tables go on", RUN_LIMIT);
+        assertTrue(p.output().contains("MODIFY COLUMN `v` Int64"), "the line names the fix:\n" + p.output());
+        pg("INSERT INTO others VALUES (102, 102)", "DELETE FROM others WHERE id = 1");
+        await("others streams on", RUN_LIMIT, () -> chRows("SELECT toString(count()) FROM others FINAL").equals(List.of("101")));
+        await("the slot moves past the stop", RUN_LIMIT, () -> lsnBelow(stoppedAt, confirmedLsn()));
+        assertEquals(1, metric(http, "pgch_cdc_table_stopped", "route", "cdc-items"));
+        assertEquals(0, metric(http, "pgch_cdc_table_stopped", "route", "cdc-others"));
+        Http.Response ready = Http.get(http, "/observe/health/ready");
+        assertEquals(200, ready.status(), ready.body());
+        assertTrue(ready.body().contains("cdc-items stopped"), ready.body());
+        assertTrue(p.isAlive(), p.output());
+        p.close();
+
+        // restarted before the fix: it stays stopped and says so again; others still flows
+        LoaderProcess unfixed = start(env, "--once");
+        assertEquals(1, unfixed.awaitExit(RUN_LIMIT), unfixed.output());
+        assertTrue(unfixed.output().contains("public.items: CDC stopped for this table"), unfixed.output());
+
+        ch("ALTER TABLE items MODIFY COLUMN v Int64");
+        String fixed = once(env);
+        assertTrue(fixed.contains("public.items: snapshot loaded"), fixed);
+        assertItemsEqual();
+        assertEquals(pgRows("SELECT id || ' ' || v FROM others ORDER BY id"),
+                chRows("SELECT concat(toString(id), ' ', toString(v)) FROM others FINAL ORDER BY id"));
+        String again = once(env);
+        assertFalse(again.contains("snapshot loaded"), "loaded once, not at every start:\n" + again);
+        pin.rollback();
+        pin.close();
+    }
 }

@@ -47,6 +47,7 @@ public final class CdcStatus {
     private final String slot;
     private final Clock clock;
     private final Map<String, Applied> applied = new ConcurrentHashMap<>();
+    private final Map<String, String> stopped = new ConcurrentHashMap<>();
     private volatile List<Route> routes = List.of();
     private volatile Instant caughtUpTo;
     private volatile long confirmedLsn;
@@ -82,6 +83,19 @@ public final class CdcStatus {
     /** The changes applied for a route (zeros for a route the stream does not know). */
     public Applied applied(String routeId) {
         return applied.computeIfAbsent(routeId, id -> new Applied());
+    }
+
+    /**
+     * Why the stream stopped applying a route's changes (a type that no longer fits, a value it cannot
+     * write), or null while it applies them. The other routes go on; the table is loaded again at the next start.
+     */
+    public String stopped(String routeId) {
+        return stopped.get(routeId);
+    }
+
+    /** The routes whose changes the stream stopped applying, in the order of the routes files. */
+    public List<String> stoppedRoutes() {
+        return routes.stream().map(Route::routeId).filter(stopped::containsKey).toList();
     }
 
     /** Every change committed before this instant is in ClickHouse (see the class comment). */
@@ -153,6 +167,10 @@ public final class CdcStatus {
         if (upTo != null && upTo.isAfter(caughtUpTo)) {
             caughtUpTo = upTo;
         }
+    }
+
+    void stopped(String routeId, String reason) {
+        stopped.put(routeId, reason);
     }
 
     void slotRead(long wal, long confirmedFlush, long restart) {

@@ -61,6 +61,8 @@ public final class CdcStream {
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
     /** Comment a target carries while its snapshot load runs: a killed load is started again (docs/cdc.md). */
     static final String SNAPSHOT_COMMENT = "pg-ch-loader: cdc snapshot in progress";
+    /** Comment of a target whose changes the stream stopped applying: it is loaded again at the next start (docs/cdc.md). */
+    static final String STOPPED_COMMENT = "pg-ch-loader: cdc stopped, loaded again at the next start";
     /** Longest time changes wait in the loader before they are written and confirmed. */
     private static final long FLUSH_MS = 1000;
     /** Seconds between the stream's progress lines while changes arrive. */
@@ -295,15 +297,59 @@ public final class CdcStream {
                                 + "): give route " + spec.routeId() + " another targetTable, or drop the table to have it created.");
                     }
                     target.checkSortingKey(source, key);
-                    load |= target.comment().equals(SNAPSHOT_COMMENT);
+                    load |= target.comment().equals(SNAPSHOT_COMMENT) || target.comment().equals(STOPPED_COMMENT);
                 }
-                CdcTable table = new CdcTable(spec, source, key, target.qualifiedName(), target.insertTypes(source));
+                CdcTable table;
+                try {
+                    table = fitted(spec, source, key);
+                } catch (SyncException e) {
+                    // the other tables start; this one stays stopped (and is loaded again once it fits)
+                    table = new CdcTable(spec, source, key, target.qualifiedName(), target.insertTypes(source));
+                    stop(table, e.getMessage());
+                    load = false;
+                }
                 tables.put(source.qualifiedName(), table);
                 if (load) {
                     toLoad.add(table);
                 }
             }
         }
+    }
+
+    /**
+     * The table with its target altered to hold {@code source}'s columns, by the watermark mode's drift rules:
+     * a column PostgreSQL gained is added (Nullable: older rows have no value for it), one it lost becomes
+     * Nullable. A {@link SyncException} names the fix when a column's type no longer fits.
+     */
+    private CdcTable fitted(CdcTable.Spec spec, SourceTable source, List<String> key) throws SQLException {
+        TargetTable target = TargetTable.inspect(clickHouse, clickHouseDatabase, spec.target());
+        List<String> ddl = target.alterToFit(source);
+        if (!ddl.isEmpty()) {
+            for (String sql : ddl) {
+                execute(clickHouse, sql);
+            }
+            LOG.info("{}: ClickHouse table {} follows PostgreSQL's columns: {}", source.qualifiedName(), target.qualifiedName(),
+                    String.join("; ", ddl));
+            target = TargetTable.inspect(clickHouse, clickHouseDatabase, spec.target());
+        }
+        return new CdcTable(spec, source, key, target.qualifiedName(), target.insertTypes(source));
+    }
+
+    /**
+     * Stops applying one table's changes while the stream goes on with the others (so the slot moves on and
+     * pins no WAL for it). The target is marked first, before the slot can be confirmed past the change that
+     * stopped it: the next start finds the mark and loads the table again (see {@link #run}).
+     */
+    private void stop(CdcTable table, String reason) throws SQLException {
+        execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, STOPPED_COMMENT));
+        status.stopped(table.spec.routeId(), reason);
+        LOG.error("{}: CDC stopped for this table, the other tables go on: {} Once it is fixed, restart the loader: the"
+                + " table is then loaded again from PostgreSQL (docs/cdc.md, schema changes).", table.name(), reason);
+    }
+
+    /** Whether the stream stopped applying this table's changes. */
+    private boolean stopped(CdcTable table) {
+        return status.stopped(table.spec.routeId()) != null;
     }
 
     /**
@@ -421,27 +467,35 @@ public final class CdcStream {
      * current when it started (then returns), else until {@link #stop}.
      */
     public void run(boolean once) throws SQLException {
-        long restart = slotRestartLsn();
-        if (restart < 0) {
+        long confirmedFlush = slotConfirmedLsn();
+        if (confirmedFlush < 0) {
             createSlotAndLoad();
         } else if (!toLoad.isEmpty()) {
-            // The slot is older than these tables' targets (a table added to the routes, a load killed halfway):
-            // a snapshot of today, its rows versioned below every change the slot still holds. Changes
-            // committed after it are replayed and win by version; rows it no longer has are swept.
+            // The slot is older than these tables' targets (a table added to the routes, a load killed halfway, a
+            // table the stream stopped): a snapshot of today at version (confirmed_flush_lsn, 0). The slot sends
+            // again exactly the transactions whose commit record starts at or after its confirmed position, at
+            // versions (commit LSN, 1..): all above the snapshot's, so they win; every change it will not send
+            // again committed before that position, so its version is below the snapshot's, and the sweep
+            // removes what such a change left that PostgreSQL no longer has (docs/cdc.md, reloads).
             try (Connection c = postgres.getConnection()) {
                 c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-                load(c, new ArrayList<>(toLoad), BigInteger.valueOf(restart).shiftLeft(64));
+                load(c, new ArrayList<>(toLoad), BigInteger.valueOf(confirmedFlush).shiftLeft(64));
             }
         }
         toLoad.clear();
         stream(once);
     }
 
-    /** The slot's restart_lsn, or -1 when the slot does not exist. */
-    private long slotRestartLsn() throws SQLException {
+    /** Whether every table's changes were applied: false when the stream stopped one (the others went on). */
+    public boolean everyTableApplied() {
+        return status.stoppedRoutes().isEmpty();
+    }
+
+    /** The slot's confirmed_flush_lsn, or -1 when the slot does not exist. */
+    private long slotConfirmedLsn() throws SQLException {
         try (Connection c = connections.open(false)) {
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT restart_lsn::text, database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = ?")) {
+                    "SELECT confirmed_flush_lsn::text, database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = ?")) {
                 ps.setString(1, slot);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -485,7 +539,7 @@ public final class CdcStream {
                 st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
             }
             // every table: a target that holds rows of an older slot is swept of those the snapshot lacks
-            load(c, new ArrayList<>(tables.values()), BigInteger.valueOf(consistentPoint).shiftLeft(64));
+            load(c, tables.values().stream().filter(t -> !stopped(t)).toList(), BigInteger.valueOf(consistentPoint).shiftLeft(64));
         }
     }
 
@@ -638,6 +692,21 @@ public final class CdcStream {
             });
         }
 
+        /** Drops a route's changes not written yet: the route's table stopped, and is loaded again at the next start. */
+        void discard(String routeId) {
+            for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
+                writers.keySet().removeIf(t -> t.spec.routeId().equals(routeId));
+            }
+            inserts.entrySet().removeIf(e -> {
+                boolean drop = e.getKey().spec.routeId().equals(routeId);
+                if (drop) {
+                    e.getValue().abandon();
+                }
+                return drop;
+            });
+            kinds.keySet().removeIf(t -> t.spec.routeId().equals(routeId));
+        }
+
         /** A batch's worth of changes, or of bytes (wide rows: batchSize of them could outgrow the heap), or a second's. */
         boolean due(int batchSize) {
             return count >= batchSize || bytes >= StreamInsert.MAX_BYTES
@@ -700,7 +769,8 @@ public final class CdcStream {
             status.streaming(true);
             LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
                     once ? " up to " + LogSequenceNumber.valueOf(target) : "");
-            Map<Integer, Relation> relations = new HashMap<>();
+            // pgoutput's relation id -> the table as its changes are laid out; null: not applied
+            Map<Integer, CdcTable> relations = new HashMap<>();
             Pending pending = new Pending();
             boolean inTransaction = false;
             long commitLsn = 0;
@@ -787,43 +857,29 @@ public final class CdcStream {
                         }
                     }
                 } else if (message instanceof PgOutput.Relation relation) {
-                    relations.put(relation.id(), relation(relation));
-                } else if (message instanceof PgOutput.Insert insert) {
-                    Relation r = relations.get(insert.relation());
-                    if (r != null) {
-                        pending.row(r.table, r.table.row(r.sourceOrder(insert.values()), version(commitLsn, ++ordinal)));
-                        pending.counted(r.table, Kind.INSERT);
-                        applied++;
-                    }
-                } else if (message instanceof PgOutput.Update update) {
-                    Relation r = relations.get(update.relation());
-                    if (r != null) {
-                        Object[] values = r.sourceOrder(update.values());
-                        Object[] old = update.old() == null ? null : r.sourceOrder(update.old());
-                        fillUnchangedToast(r.table, values, old);
-                        if (old != null && !r.table.sameKey(old, values)) {
-                            // the key changed: the old key is gone, the new one present
-                            pending.tombstone(r.table, r.table.tombstone(old, version(commitLsn, ++ordinal)));
+                    relations.put(relation.id(), relation(plain, relation, relations.get(relation.id()), pending));
+                } else if (message instanceof PgOutput.Insert || message instanceof PgOutput.Update
+                        || message instanceof PgOutput.Delete) {
+                    CdcTable table = relations.get(relationOf(message));
+                    if (table != null) {
+                        try {
+                            ordinal = apply(pending, table, message, commitLsn, ordinal);
+                            applied++;
+                        } catch (SyncException e) {
+                            // a value this table's target cannot take: it stops, the others go on
+                            pending.discard(table.spec.routeId());
+                            stop(table, e.getMessage());
+                            relations.put(relationOf(message), null);
                         }
-                        pending.row(r.table, r.table.row(values, version(commitLsn, ++ordinal)));
-                        pending.counted(r.table, Kind.UPDATE);
-                        applied++;
-                    }
-                } else if (message instanceof PgOutput.Delete delete) {
-                    Relation r = relations.get(delete.relation());
-                    if (r != null) {
-                        pending.tombstone(r.table, r.table.tombstone(r.sourceOrder(delete.old()), version(commitLsn, ++ordinal)));
-                        pending.counted(r.table, Kind.DELETE);
-                        applied++;
                     }
                 } else if (message instanceof PgOutput.Truncate truncate) {
                     // what came before is written first; then every key the target holds gets a tombstone
                     pending.flush();
                     for (int id : truncate.relations()) {
-                        Relation r = relations.get(id);
-                        if (r != null) {
-                            execute(clickHouse, r.table.sweepSql(version(commitLsn, ++ordinal)));
-                            LOG.info("{}: TRUNCATE applied (every key tombstoned)", r.table.name());
+                        CdcTable table = relations.get(id);
+                        if (table != null) {
+                            execute(clickHouse, table.sweepSql(version(commitLsn, ++ordinal)));
+                            LOG.info("{}: TRUNCATE applied (every key tombstoned)", table.name());
                         }
                     }
                 }
@@ -895,9 +951,9 @@ public final class CdcStream {
             if (values[i] == PgOutput.UNCHANGED_TOAST) {
                 if (old == null || old[i] == PgOutput.UNCHANGED_TOAST) {
                     throw new SyncException(table.name() + ": an update left column " + table.source.columns().get(i).name()
-                            + " unchanged and PostgreSQL did not send its TOASTed value; the stream stops rather than write"
+                            + " unchanged and PostgreSQL did not send its TOASTed value; the table stops rather than write"
                             + " NULL: run ALTER TABLE " + Identifiers.pg(table.source.schema(), table.source.table())
-                            + " REPLICA IDENTITY FULL; then drop the target to have it loaded again (docs/cdc.md, TOAST).");
+                            + " REPLICA IDENTITY FULL; (docs/cdc.md, TOAST).");
                 }
                 values[i] = old[i];
             }
@@ -934,37 +990,75 @@ public final class CdcStream {
         return BigInteger.valueOf(commitLsn).shiftLeft(64).or(BigInteger.valueOf(ordinal));
     }
 
-    /** A relation of the stream mapped onto one of the loader's tables: pgoutput column i is source column order[i]. */
-    private record Relation(CdcTable table, int[] order) {
-
-        Object[] sourceOrder(Object[] tuple) {
-            Object[] values = new Object[table.source.columns().size()];
-            for (int i = 0; i < tuple.length && i < order.length; i++) {
-                values[order[i]] = tuple[i];
-            }
-            return values;
+    private static int relationOf(PgOutput.Message change) {
+        if (change instanceof PgOutput.Insert insert) {
+            return insert.relation();
         }
+        if (change instanceof PgOutput.Update update) {
+            return update.relation();
+        }
+        return ((PgOutput.Delete) change).relation();
     }
 
-    private Relation relation(PgOutput.Relation relation) {
-        CdcTable table = tables.get(relation.schema() + "." + relation.name());
-        if (table == null) {
-            // another table of the publication (someone else's, or a route removed): not this loader's to apply
+    /** Adds one insert, update or delete to the pending changes; returns the transaction's last ordinal. */
+    private long apply(Pending pending, CdcTable table, PgOutput.Message change, long commitLsn, long ordinal) {
+        if (change instanceof PgOutput.Insert insert) {
+            pending.row(table, table.row(insert.values(), version(commitLsn, ++ordinal)));
+            pending.counted(table, Kind.INSERT);
+        } else if (change instanceof PgOutput.Update update) {
+            Object[] values = update.values();
+            Object[] old = update.old();
+            fillUnchangedToast(table, values, old);
+            if (old != null && !table.sameKey(old, values)) {
+                // the key changed: the old key is gone, the new one present
+                pending.tombstone(table, table.tombstone(old, version(commitLsn, ++ordinal)));
+            }
+            pending.row(table, table.row(values, version(commitLsn, ++ordinal)));
+            pending.counted(table, Kind.UPDATE);
+        } else {
+            pending.tombstone(table, table.tombstone(((PgOutput.Delete) change).old(), version(commitLsn, ++ordinal)));
+            pending.counted(table, Kind.DELETE);
+        }
+        return ordinal;
+    }
+
+    /**
+     * The table a relation message describes, laid out as the message says: pgoutput sends one before a
+     * relation's first change in a stream and again after each change of its definition, with the columns
+     * and types the WAL had then (today's catalog may be further on). A shape new to the stream alters the
+     * target to fit ({@link #fitted}); one that no longer fits stops the table. Null: the stream does not
+     * apply this relation's changes (another table of the publication, a route removed, a stopped table).
+     */
+    private CdcTable relation(Connection plain, PgOutput.Relation relation, CdcTable previous, Pending pending) throws SQLException {
+        CdcTable base = tables.get(relation.schema() + "." + relation.name());
+        if (base == null || stopped(base)) {
             return null;
         }
-        List<String> names = table.source.columnNames();
-        int[] order = new int[relation.columns().size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = names.indexOf(relation.columns().get(i));
-            if (order[i] < 0) {
-                throw new SyncException(table.name() + ": PostgreSQL now has a column " + relation.columns().get(i)
-                        + " the loader did not see at start; the CDC mode does not follow schema changes yet: restart the loader.");
+        CdcTable current = previous == null ? base : previous;
+        try {
+            List<PgColumn> columns = new ArrayList<>();
+            for (PgOutput.Column column : relation.columns()) {
+                boolean notNull = base.source.column(column.name()).map(PgColumn::notNull).orElse(false);
+                columns.add(new PgColumn(column.name(), PostgresCatalog.type(plain, column.typeOid(), column.typeMod()), notNull));
             }
+            if (columns.equals(current.source.columns())) {
+                return current;
+            }
+            SourceTable shape = new SourceTable(base.source.schema(), base.source.table(), List.copyOf(columns),
+                    base.source.primaryKey(), base.source.indexLeadingColumns());
+            for (String column : base.key) {
+                if (shape.column(column).isEmpty()) {
+                    throw new SyncException("PostgreSQL dropped key column " + column + ": give route " + base.spec.routeId()
+                            + " a primaryKey it still has, and drop the target to have it loaded again.");
+                }
+            }
+            LOG.info("{}: PostgreSQL's columns are now ({})", base.name(), String.join(", ", shape.columnNames()));
+            return fitted(base.spec, shape, base.key);
+        } catch (SyncException e) {
+            pending.discard(base.spec.routeId());
+            stop(base, e.getMessage());
+            return null;
         }
-        if (order.length != names.size()) {
-            throw new SyncException(table.name() + ": PostgreSQL dropped a column since the loader started; restart the loader.");
-        }
-        return new Relation(table, order);
     }
 
     // ---------------------------------------------------------------------------------------------------

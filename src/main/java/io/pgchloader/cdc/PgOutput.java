@@ -43,7 +43,15 @@ final class PgOutput {
     }
 
     /** replicaIdentity: 'd' default, 'f' full, 'i' index, 'n' nothing. */
-    record Relation(int id, String schema, String name, char replicaIdentity, List<String> columns) implements Message {
+    record Relation(int id, String schema, String name, char replicaIdentity, List<Column> columns) implements Message {
+
+        List<String> columnNames() {
+            return columns.stream().map(Column::name).toList();
+        }
+    }
+
+    /** A column of a relation as the WAL had it when the change was written: its type may differ from today's catalog. */
+    record Column(String name, int typeOid, int typeMod) {
     }
 
     /** Values are text (String), null for NULL, or {@link #UNCHANGED_TOAST}. */
@@ -83,12 +91,10 @@ final class PgOutput {
                 String name = string(buffer);
                 char identity = (char) buffer.get();
                 int count = buffer.getShort();
-                List<String> columns = new ArrayList<>(count);
+                List<Column> columns = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
                     buffer.get(); // flags (part of the key)
-                    columns.add(string(buffer));
-                    buffer.getInt(); // type oid
-                    buffer.getInt(); // type modifier
+                    columns.add(new Column(string(buffer), buffer.getInt(), buffer.getInt()));
                 }
                 return new Relation(id, schema, name, identity, columns);
             }

@@ -48,4 +48,10 @@ public interface CdcTableMBean {
 
     /** When the last failure happened (ISO-8601), or null. */
     String getLastErrorTime();
+
+    /**
+     * Why the stream stopped applying this table's changes (a column type that no longer fits, a value its
+     * target cannot take), or null while it applies them. Restart the loader once fixed: the table is loaded again.
+     */
+    String getStopped();
 }

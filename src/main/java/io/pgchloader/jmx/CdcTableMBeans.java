@@ -149,5 +149,11 @@ public final class CdcTableMBeans extends LifecycleStrategySupport {
             Instant at = status().lastErrorTime();
             return at == null ? null : at.toString();
         }
+
+        @Override
+        public String getStopped() {
+            String reason = status().stopped(route.routeId());
+            return reason == null ? null : mask.apply(reason);
+        }
     }
 }

@@ -2,23 +2,28 @@ package io.pgchloader.ops;
 
 import io.pgchloader.cdc.CdcStatus;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.apache.camel.health.HealthCheckResultBuilder;
 
 /**
  * Readiness check {@code cdc}: DOWN while the CDC stream lags more than CDC_MAX_LAG_SECONDS behind
  * PostgreSQL's commits. Unlike a failing watermark table, a lagging stream is the loader's whole CDC side
  * (one slot serves every CDC table), and the slot's WAL grows meanwhile: worth taking out of service and
- * alerting on. The message tells the lag and the limit, never where the databases are.
+ * alerting on. The message tells the lag and the limit, never where the databases are, and names the tables the
+ * stream stopped applying (UP all the same: the others go on, as with a failing watermark table).
  */
 final class CdcHealthCheck extends ReadinessCheck {
 
     private final CdcStatus status;
     private final long maxLagSeconds;
+    private final UnaryOperator<String> mask;
 
-    CdcHealthCheck(CdcStatus status, long maxLagSeconds) {
+    /** @param mask removes configured secrets from a message, which may quote a driver's */
+    CdcHealthCheck(CdcStatus status, long maxLagSeconds, UnaryOperator<String> mask) {
         super("cdc");
         this.status = status;
         this.maxLagSeconds = maxLagSeconds;
+        this.mask = mask;
     }
 
     @Override
@@ -35,6 +40,11 @@ final class CdcHealthCheck extends ReadinessCheck {
         builder.detail("cdc.confirmed.lsn", CdcStatus.lsn(status.confirmedLsn()));
         String text = String.format("slot %s lags %.0f s behind PostgreSQL's commits (CDC_MAX_LAG_SECONDS %d)", status.slot(),
                 lag, maxLagSeconds);
+        // a stopped table is told, not DOWN: taking the loader out of service would stop the other tables too
+        for (String routeId : status.stoppedRoutes()) {
+            builder.detail("cdc.stopped." + routeId, mask.apply(status.stopped(routeId)));
+            text += "; " + routeId + " stopped (restart once fixed): " + mask.apply(status.stopped(routeId));
+        }
         builder.message(text);
         if (lag > maxLagSeconds) {
             builder.down();

@@ -12,7 +12,9 @@ import java.util.function.ToDoubleFunction;
  * The CDC stream's Prometheus series. Per CDC table route (labels {@code route}, {@code table}):
  * <ul>
  *   <li>{@code pgch_cdc_changes_applied_total{kind="insert"|"update"|"delete"}}: changes ClickHouse holds
- *   (counted once their INSERT returned; a replay after a crash counts again).</li>
+ *   (counted once their INSERT returned; a replay after a crash counts again);</li>
+ *   <li>{@code pgch_cdc_table_stopped}: 1 while the stream does not apply the table's changes (a column type
+ *   that no longer fits, a value its target cannot take): the log line and JMX {@code Stopped} say why.</li>
  * </ul>
  * Per stream (label {@code slot}):
  * <ul>
@@ -38,6 +40,8 @@ final class CdcMetrics {
             counter(registry, tags, "insert", applied, CdcStatus.Applied::inserts);
             counter(registry, tags, "update", applied, CdcStatus.Applied::updates);
             counter(registry, tags, "delete", applied, CdcStatus.Applied::deletes);
+            gauge(registry, "pgch.cdc.table.stopped", "1 while the stream does not apply the table's changes (see the log or JMX Stopped)",
+                    tags, status, s -> s.stopped(route.routeId()) == null ? 0 : 1);
         }
         Tags slot = Tags.of("slot", status.slot());
         gauge(registry, "pgch.cdc.lag.seconds", "Seconds since the newest commit (or heartbeat) the slot was confirmed past",

@@ -70,7 +70,7 @@ public final class Observability {
         main.bind("syncMetrics", new SyncMetrics(registry));
         if (cdc != null && !cdc.isEmpty()) {
             CdcMetrics.register(registry, cdc);
-            main.bind("cdcHealthCheck", new CdcHealthCheck(cdc.status(), settings.getInt(Setting.CDC_MAX_LAG_SECONDS)));
+            main.bind("cdcHealthCheck", new CdcHealthCheck(cdc.status(), settings.getInt(Setting.CDC_MAX_LAG_SECONDS), settings::mask));
         }
 
         boolean full = settings.get(Setting.HEALTH_DETAILS).equals("full");

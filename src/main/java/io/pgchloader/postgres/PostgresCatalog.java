@@ -51,7 +51,36 @@ public final class PostgresCatalog {
              WHERE n.nspname = ? AND c.relname = ? AND i.indisvalid
             """;
 
+    private static final String TYPE = """
+            SELECT CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END AS type_name,
+                   CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE ?::int4 END AS type_mod
+              FROM pg_catalog.pg_type t
+              LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
+             WHERE t.oid = ?::oid
+            """;
+
     private PostgresCatalog() {
+    }
+
+    /**
+     * The type with this oid and modifier, as {@link #describe} names a column's (domains resolved): what a
+     * replication stream's relation message carries, which may be older than the table's catalog.
+     */
+    public static PgType type(Connection connection, int oid, int typeMod) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(TYPE)) {
+            ps.setInt(1, typeMod);
+            ps.setLong(2, Integer.toUnsignedLong(oid));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SyncException("PostgreSQL has no type with oid " + Integer.toUnsignedLong(oid) + " any more");
+                }
+                return type(rs.getString("type_name"), rs.getInt("type_mod"));
+            }
+        }
+    }
+
+    private static PgType type(String name, int typeMod) {
+        return name.equals("numeric") || name.equals("_numeric") ? PgType.numeric(name, typeMod) : new PgType(name, 0, 0);
     }
 
     /** The table's description, or a {@link SyncException} when PostgreSQL has no such table. */
@@ -64,11 +93,8 @@ public final class PostgresCatalog {
                     ps.setString(2, table);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
-                            String typeName = rs.getString("type_name");
-                            PgType type = typeName.equals("numeric") || typeName.equals("_numeric")
-                                    ? PgType.numeric(typeName, rs.getInt("type_mod"))
-                                    : new PgType(typeName, 0, 0);
-                            columns.add(new PgColumn(rs.getString("attname"), type, rs.getBoolean("not_null")));
+                            columns.add(new PgColumn(rs.getString("attname"), type(rs.getString("type_name"), rs.getInt("type_mod")),
+                                    rs.getBoolean("not_null")));
                         }
                     }
                 }
