@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -123,7 +124,8 @@ class CdcTest {
 
     private void routes(String... tables) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("routes"));
-        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"));
+        Files.copy(Path.of("routes", "pg-cdc-to-clickhouse.yaml"), dir.resolve("pg-cdc-to-clickhouse.yaml"),
+                StandardCopyOption.REPLACE_EXISTING);
         StringBuilder yaml = new StringBuilder();
         for (String table : tables) {
             yaml.append("- templatedRoute:\n    routeTemplateRef: pg-cdc-to-clickhouse\n    routeId: cdc-").append(table)
@@ -375,6 +377,14 @@ class CdcTest {
         p = start(plain, "--once");
         assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
         assertTrue(p.output().contains("ALTER SYSTEM SET wal_level = logical;"), p.output());
+
+        // a generated column, whose values pgoutput does not send: refused, not synced without them
+        pg("CREATE TABLE gen (id int PRIMARY KEY, v int NOT NULL, twice int GENERATED ALWAYS AS (v * 2) STORED)");
+        routes("gen");
+        p = start(environment(), "--once");
+        assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
+        assertTrue(p.output().contains("public.gen has generated column(s) twice"), p.output());
+        assertTrue(p.output().contains("pg-to-clickhouse"), p.output());
     }
 
     private String confirmedLsn() throws SQLException {

@@ -276,6 +276,7 @@ public final class CdcStream {
                 SourceTable source = PostgresCatalog.describe(postgres, spec.schema(), spec.table());
                 sources.add(source);
                 checkReplicaIdentity(c, source);
+                checkNoGeneratedColumns(c, source, spec);
             }
             List<String> added = ensurePublication(c, sources);
             for (int i = 0; i < specs.size(); i++) {
@@ -373,6 +374,27 @@ public final class CdcStream {
                     throw new ConfigurationException(source.qualifiedName() + " has columns PostgreSQL may TOAST, whose"
                             + " unchanged values an update does not send under its replica identity: run ALTER TABLE "
                             + Identifiers.pg(source.schema(), source.table()) + " REPLICA IDENTITY FULL; (see docs/cdc.md, TOAST).");
+                }
+            }
+        }
+    }
+
+    /**
+     * pgoutput does not send generated columns (before PostgreSQL 18 at all): a changed row would reach
+     * ClickHouse without the value, as if it were NULL. Such a table is refused rather than half-synced.
+     */
+    private static void checkNoGeneratedColumns(Connection c, SourceTable source, CdcTable.Spec spec) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT string_agg(a.attname, ', ' ORDER BY a.attnum)
+                  FROM pg_attribute a JOIN pg_class cl ON cl.oid = a.attrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+                 WHERE n.nspname = ? AND cl.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''""")) {
+            ps.setString(1, source.schema());
+            ps.setString(2, source.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getString(1) != null) {
+                    throw new ConfigurationException(source.qualifiedName() + " has generated column(s) " + rs.getString(1)
+                            + ", whose values logical replication does not send: sync it with the watermark template"
+                            + " pg-to-clickhouse instead of route " + spec.routeId() + "'s pg-cdc-to-clickhouse.");
                 }
             }
         }
