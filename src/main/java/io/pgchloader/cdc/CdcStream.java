@@ -298,7 +298,7 @@ public final class CdcStream {
                                 + "): give route " + spec.routeId() + " another targetTable, or drop the table to have it created.");
                     }
                     target.checkSortingKey(source, key);
-                    load |= target.comment().equals(SNAPSHOT_COMMENT) || target.comment().equals(STOPPED_COMMENT);
+                    load |= target.comment().startsWith(SNAPSHOT_COMMENT) || target.comment().equals(STOPPED_COMMENT);
                 }
                 CdcTable table;
                 try {
@@ -570,8 +570,15 @@ public final class CdcStream {
         try {
             for (CdcTable table : load) {
                 long started = System.nanoTime();
-                execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, SNAPSHOT_COMMENT));
-                long rows = loadTable(c, table, version);
+                String marker = SNAPSHOT_COMMENT + " at version " + version;
+                Resume resume = resumePoint(table, marker, version);
+                if (resume == null) {
+                    execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, marker));
+                } else {
+                    LOG.info("{}: resuming the snapshot load after key ({}), {} rows loaded before", table.name(),
+                            String.join(", ", resume.after().stream().map(String::valueOf).toList()), resume.loaded());
+                }
+                long rows = loadTable(c, table, version, resume) + (resume == null ? 0 : resume.loaded());
                 sweep(table, rows, version);
                 execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, ""));
                 LOG.info("{}: snapshot loaded, {} rows in {} s", table.name(), rows,
@@ -608,8 +615,64 @@ public final class CdcStream {
         execute(clickHouse, table.sweepSql(version));
     }
 
-    private long loadTable(Connection c, CdcTable table, BigInteger version) throws SQLException {
-        return loadTable(c, table, version, "", null);
+    /** Where a load killed halfway goes on: after the largest key it wrote, which {@code loaded} rows end. */
+    private record Resume(List<Long> after, long loaded) {
+    }
+
+    /**
+     * A load can go on where a killed one stopped when the target still carries that load's marker (same
+     * version: the slot was not confirmed since, so it replays every change after the rows already written,
+     * which are then as exact as the new ones) and the key is made of integers (PostgreSQL and ClickHouse
+     * order them alike; the load reads in key order, so ClickHouse holds a prefix of it). Null: from the start.
+     */
+    private Resume resumePoint(CdcTable table, String marker, BigInteger version) throws SQLException {
+        if (!table.hasIntegerKey()
+                || !TargetTable.inspect(clickHouse, clickHouseDatabase, table.spec.target()).comment().equals(marker)) {
+            return null;
+        }
+        String atVersion = " FROM " + table.qualifiedTarget + " WHERE " + Identifiers.ch(TargetTable.VERSION_COLUMN)
+                + " = toUInt128('" + version + "')";
+        String descending = String.join(", ", table.key.stream().map(k -> Identifiers.ch(k) + " DESC").toList());
+        try (Connection ch = clickHouse.getConnection(); Statement st = ch.createStatement()) {
+            List<Long> after = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT " + String.join(", ", table.key.stream().map(k -> "toString("
+                    + Identifiers.ch(k) + ")").toList()) + atVersion + " ORDER BY " + descending + " LIMIT 1")) {
+                if (!rs.next()) {
+                    return null;
+                }
+                for (int k = 1; k <= table.key.size(); k++) {
+                    after.add(Long.parseLong(rs.getString(k)));
+                }
+            }
+            try (ResultSet rs = st.executeQuery("SELECT toString(count())" + atVersion)) {
+                rs.next();
+                return new Resume(after, Long.parseLong(rs.getString(1)));
+            }
+        }
+    }
+
+    /** Loads the table's rows in the connection's snapshot, in key order when that lets a killed load resume. */
+    private long loadTable(Connection c, CdcTable table, BigInteger version, Resume resume) throws SQLException {
+        if (!table.hasIntegerKey()) {
+            return loadTable(c, table, version, "", ps -> { });
+        }
+        String keys = Identifiers.pgList(table.key);
+        String order = " ORDER BY " + keys;
+        if (resume == null) {
+            return loadTable(c, table, version, order, ps -> { });
+        }
+        String placeholders = String.join(", ", table.key.stream().map(k -> "?").toList());
+        return loadTable(c, table, version, " WHERE (" + keys + ") > (" + placeholders + ")" + order, ps -> {
+            for (int k = 0; k < resume.after().size(); k++) {
+                ps.setLong(k + 1, resume.after().get(k));
+            }
+        });
+    }
+
+    /** Sets the parameters of a load's query. */
+    @FunctionalInterface
+    private interface Parameters {
+        void set(PreparedStatement query) throws SQLException;
     }
 
     /**
@@ -619,10 +682,10 @@ public final class CdcStream {
      */
     public long copy(Connection snapshot, String routeId, String where, Array keys, BigInteger version) throws SQLException {
         CdcTable table = tables.values().stream().filter(t -> t.spec.routeId().equals(routeId)).findFirst().orElseThrow();
-        return loadTable(snapshot, table, version, where, keys);
+        return loadTable(snapshot, table, version, where, ps -> ps.setArray(1, keys));
     }
 
-    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, Array keys) throws SQLException {
+    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, Parameters parameters) throws SQLException {
         String select = "SELECT " + Identifiers.pgList(table.source.columnNames()) + " FROM "
                 + Identifiers.pg(table.source.schema(), table.source.table()) + where;
         RowMapper<?> mapper = new SourceRowMapperFactory(PgToClickHouse::readerFor).newColumnRowMapper();
@@ -633,9 +696,7 @@ public final class CdcStream {
         try (Connection ch = sink.getConnection(); PreparedStatement into = ch.prepareStatement(table.rowLayout.sql());
              PreparedStatement ps = c.prepareStatement(select)) {
             ps.setFetchSize(10_000);
-            if (keys != null) {
-                ps.setArray(1, keys);
-            }
+            parameters.set(ps);
             int n = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -14,12 +14,15 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One table of the CDC mode as the stream sees it: its columns, key and target, and how a pgoutput tuple
  * becomes a {@link SourceRow} for the sink (a row with its version, or a tombstone of its key).
  */
 final class CdcTable {
+
+    private static final Set<String> INTEGER_TYPES = Set.of("int2", "int4", "int8");
 
     /** The parameters of one templatedRoute of {@code pg-cdc-to-clickhouse}. */
     record Spec(String routeId, String schema, String table, String targetTable, String primaryKey, int batchSize,
@@ -92,6 +95,11 @@ final class CdcTable {
 
     String name() {
         return source.qualifiedName();
+    }
+
+    /** Whether every key column is an integer: keys PostgreSQL and ClickHouse order alike, so a load can resume by key. */
+    boolean hasIntegerKey() {
+        return key.stream().allMatch(k -> INTEGER_TYPES.contains(source.column(k).orElseThrow().type().name()));
     }
 
     /** The row a change leaves, its values in source column order (text, null, never unchanged TOAST). */
