@@ -705,6 +705,62 @@ class CdcTest {
     }
 
     @Test
+    void two_loaders_started_at_the_same_moment_share_one_slot() throws Exception {
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g",
+                "CREATE TABLE pin (x int)");
+        // a transaction open while both add the table to the publication holds them at the same line until it
+        // ends; then both find no slot, and race to create it and its publication
+        Connection pin = pgAdmin(database);
+        pin.setAutoCommit(false);
+        try (Statement s = pin.createStatement()) {
+            s.execute("INSERT INTO pin VALUES (1)");
+        }
+        Map<String, String> env = environment("RETRY_INITIAL_DELAY_MS", "300");
+        // each in a directory of its own: one output each
+        LoaderProcess a = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-a")), env);
+        processes.add(a);
+        LoaderProcess b = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-b")), env);
+        processes.add(b);
+        a.awaitOutput("Waiting for transactions older than the publication change", RUN_LIMIT);
+        b.awaitOutput("Waiting for transactions older than the publication change", RUN_LIMIT);
+        pin.commit();
+        pin.close();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        Thread writing = writer(stop, transactions, 20001);
+        try {
+            try {
+                await("one streams, the other stands by", RUN_LIMIT,
+                        () -> (a.output().contains("Streaming 1 CDC table(s)") && b.output().contains("is read by another loader"))
+                                || (b.output().contains("Streaming 1 CDC table(s)") && a.output().contains("is read by another loader")));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\n" + a.output() + "\n----\n" + b.output(), e);
+            }
+            Thread.sleep(1500);
+        } finally {
+            stop.set(true);
+            writing.join();
+        }
+        await("ClickHouse equal to PostgreSQL", RUN_LIMIT, () -> {
+            try {
+                assertItemsEqual();
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
+        String both = a.output() + b.output();
+        assertEquals(1, (a.output() + "\n" + b.output()).lines().filter(l -> l.contains("Created replication slot")).count(), both);
+        assertEquals(List.of(), a.errorLines(), a.output());
+        assertEquals(List.of(), b.errorLines(), b.output());
+        assertTrue(a.isAlive() && b.isAlive(), both);
+    }
+
+    @Test
     void an_idle_table_does_not_pin_wal() throws Exception {
         freshDatabases();
         routes("items");

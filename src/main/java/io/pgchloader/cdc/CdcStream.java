@@ -71,6 +71,8 @@ public final class CdcStream {
     private static final long SLOT_READ_MS = 5000;
     /** The prefix of the heartbeats' logical messages. */
     static final String HEARTBEAT_PREFIX = "pg_ch_loader";
+    /** PostgreSQL's duplicate_object: a slot, publication or publication member another loader made first. */
+    private static final String DUPLICATE_OBJECT = "42710";
 
     /** Opens PostgreSQL connections: a plain one, or a replication connection ({@code replication=database}). */
     @FunctionalInterface
@@ -409,6 +411,10 @@ public final class CdcStream {
                 execute(c, "CREATE PUBLICATION " + Identifiers.pg(publication));
                 LOG.info("Created publication {}", publication);
             } catch (SQLException e) {
+                if (DUPLICATE_OBJECT.equals(e.getSQLState())) {
+                    // another loader created it a moment ago
+                    return ensurePublication(c, sources);
+                }
                 throw new ConfigurationException("PostgreSQL role may not create the publication " + publication + " ("
                         + e.getMessage() + "): run CREATE PUBLICATION " + Identifiers.pg(publication) + " FOR TABLE " + tableList
                         + "; as the tables' owner, or GRANT CREATE ON DATABASE to the loader's role.");
@@ -419,7 +425,8 @@ public final class CdcStream {
                     + " delete: run ALTER PUBLICATION " + Identifiers.pg(publication) + " SET (publish = 'insert, update, delete, truncate');");
         }
         List<String> added = new ArrayList<>();
-        for (SourceTable source : sources) {
+        for (int i = 0; i < sources.size(); i++) {
+            SourceTable source = sources.get(i);
             boolean member;
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
@@ -431,12 +438,20 @@ public final class CdcStream {
                 }
             }
             if (!member) {
+                // marked first: killed between the two, the next start finds the table published and must still load it
+                TargetTable target = TargetTable.inspect(clickHouse, clickHouseDatabase, specs.get(i).target());
+                if (target.exists()) {
+                    execute(clickHouse, TargetTable.commentSql(target.qualifiedName(), SNAPSHOT_COMMENT));
+                }
                 String sql = "ALTER PUBLICATION " + Identifiers.pg(publication) + " ADD TABLE " + Identifiers.pg(source.schema(), source.table());
                 try {
                     execute(c, sql);
                 } catch (SQLException e) {
-                    throw new ConfigurationException("PostgreSQL role may not add " + source.qualifiedName() + " to publication "
-                            + publication + " (" + e.getMessage() + "): run " + sql + "; as the owner of the publication and the table.");
+                    // duplicate_object: another loader added it a moment ago; this one loads it too, as if it had
+                    if (!DUPLICATE_OBJECT.equals(e.getSQLState())) {
+                        throw new ConfigurationException("PostgreSQL role may not add " + source.qualifiedName() + " to publication "
+                                + publication + " (" + e.getMessage() + "): run " + sql + "; as the owner of the publication and the table.");
+                    }
                 }
                 LOG.info("Added {} to publication {}", source.qualifiedName(), publication);
                 added.add(source.qualifiedName());
@@ -490,9 +505,12 @@ public final class CdcStream {
      */
     public void run(boolean once) throws SQLException {
         long confirmedFlush = slotConfirmedLsn();
-        if (confirmedFlush < 0) {
-            createSlotAndLoad();
-        } else if (!toLoad.isEmpty()) {
+        if (confirmedFlush < 0 && !createSlotAndLoad()) {
+            // another loader created it a moment ago (and loads under its snapshot): this one goes on as with
+            // any existing slot; its stream stands by while the other holds the slot
+            confirmedFlush = slotConfirmedLsn();
+        }
+        if (confirmedFlush >= 0 && !toLoad.isEmpty()) {
             // The slot is older than these tables' targets (a table added to the routes, a load killed halfway, a
             // table the stream stopped): a snapshot of today at version (confirmed_flush_lsn, 0). The slot sends
             // again exactly the transactions whose commit record starts at or after its confirmed position, at
@@ -513,22 +531,39 @@ public final class CdcStream {
         return status.stoppedRoutes().isEmpty();
     }
 
-    /** The slot's confirmed_flush_lsn, or -1 when the slot does not exist. */
+    /**
+     * The slot's confirmed_flush_lsn, or -1 when the slot does not exist. A slot another loader is creating
+     * shows without one until its snapshot is built (PostgreSQL waits for the transactions running then): this
+     * waits for it, or for the slot to vanish (that loader gone; the slot was never made permanent).
+     */
     private long slotConfirmedLsn() throws SQLException {
+        boolean said = false;
         try (Connection c = connections.open(false)) {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT confirmed_flush_lsn::text, database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = ?")) {
-                ps.setString(1, slot);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return -1;
+            while (true) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT confirmed_flush_lsn::text, database = current_database(),"
+                        + " plugin FROM pg_replication_slots WHERE slot_name = ?")) {
+                    ps.setString(1, slot);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            return -1;
+                        }
+                        if (!rs.getBoolean(2) || !"pgoutput".equals(rs.getString(3))) {
+                            throw new ConfigurationException("replication slot " + slot + " belongs to another database or"
+                                    + " plugin: set CDC_SLOT to a name of this loader's own.");
+                        }
+                        if (rs.getString(1) != null) {
+                            return LogSequenceNumber.valueOf(rs.getString(1)).asLong();
+                        }
                     }
-                    if (!rs.getBoolean(2) || !"pgoutput".equals(rs.getString(3))) {
-                        throw new ConfigurationException("replication slot " + slot + " belongs to another database or"
-                                + " plugin: set CDC_SLOT to a name of this loader's own.");
-                    }
-                    return LogSequenceNumber.valueOf(rs.getString(1)).asLong();
                 }
+                if (!said) {
+                    LOG.info("Replication slot {} is being created by another session: waiting for it", slot);
+                    said = true;
+                }
+                if (stopping) {
+                    throw new SyncException("stopped while waiting for replication slot " + slot + " to be created");
+                }
+                sleep(200);
             }
         }
     }
@@ -538,9 +573,9 @@ public final class CdcStream {
      * the transactions committed before the slot's consistent point, and the slot sends exactly those after,
      * so nothing is lost between the two and nothing is applied twice. The snapshot stays valid only until
      * the next command on the replication connection, so it is imported first, and that connection then
-     * waits until the load is done.
+     * waits until the load is done. False when another loader created the slot first.
      */
-    private void createSlotAndLoad() throws SQLException {
+    private boolean createSlotAndLoad() throws SQLException {
         try (Connection replication = connections.open(true); Connection c = postgres.getConnection()) {
             String snapshot;
             long consistentPoint;
@@ -551,6 +586,10 @@ public final class CdcStream {
                 consistentPoint = LogSequenceNumber.valueOf(rs.getString("consistent_point")).asLong();
                 snapshot = rs.getString("snapshot_name");
             } catch (SQLException e) {
+                if (DUPLICATE_OBJECT.equals(e.getSQLState())) {
+                    LOG.info("Replication slot {} was created by another loader a moment ago", slot);
+                    return false;
+                }
                 throw new ConfigurationException("cannot create replication slot " + slot + ": " + e.getMessage()
                         + " (raise max_replication_slots, or give the loader's role REPLICATION)");
             }
@@ -563,6 +602,7 @@ public final class CdcStream {
             // every table: a target that holds rows of an older slot is swept of those the snapshot lacks
             load(c, tables.values().stream().filter(t -> !stopped(t)).toList(), BigInteger.valueOf(consistentPoint).shiftLeft(64));
         }
+        return true;
     }
 
     /** Loads the tables through the sink in the connection's snapshot, each row at {@code version}, then sweeps what the snapshot lacks. */
