@@ -34,6 +34,10 @@ import org.postgresql.replication.LogSequenceNumber;
  * <p>The table: {@code items (id bigint PRIMARY KEY, v int NOT NULL, note varchar(40))}, {@code REPLICA IDENTITY
  * FULL} (its varchar could be TOASTed), so an update carries the old row as well as the new.
  *
+ * <p>{@code replay:INSERTS:UPDATES} is the issue's replay instead: that many rows inserted, then as many of them
+ * updated, in transactions of 1,000 rows each, all while the loader is down; then one {@code --once} streams
+ * them all.
+ *
  * <p>Run: {@code mvn -B -q -DskipTests package && java -cp "$PWD/target/test-classes:$PWD/target/classes:$PWD/target/lib/*"
  * io.pgchloader.bench.CdcBenchmark insert:100000 insert:1000000 update:1000000}
  */
@@ -75,9 +79,22 @@ public final class CdcBenchmark {
                 String[] parts = arg.split(":");
                 String kind = parts[0];
                 int rows = Integer.parseInt(parts[1].replace("_", ""));
+                // replay:INSERTS:UPDATES: transactions of 1,000 rows, the updates over the rows just inserted
+                int updates = kind.equals("replay") ? Integer.parseInt(parts[2].replace("_", "")) : 0;
                 long t = System.nanoTime();
                 try (Connection pg = pg(db); Statement s = pg.createStatement()) {
-                    if (kind.equals("insert")) {
+                    if (kind.equals("replay")) {
+                        long firstNew = nextId;
+                        for (long from = nextId; from < nextId + rows; from += 1000) {
+                            s.execute("INSERT INTO items SELECT g, g % 1000, 'note ' || g FROM generate_series(" + from + ", "
+                                    + (Math.min(from + 1000, nextId + rows) - 1) + ") g");
+                        }
+                        nextId += rows;
+                        for (long from = firstNew; from < firstNew + updates; from += 1000) {
+                            s.execute("UPDATE items SET v = v + 1, note = 'updated ' || id WHERE id BETWEEN " + from + " AND "
+                                    + (Math.min(from + 1000, firstNew + updates) - 1));
+                        }
+                    } else if (kind.equals("insert")) {
                         s.execute("INSERT INTO items SELECT g, g % 1000, 'note ' || g FROM generate_series(" + nextId + ", "
                                 + (nextId + rows - 1) + ") g");
                         nextId += rows;
@@ -89,7 +106,7 @@ public final class CdcBenchmark {
                     } else if (kind.equals("update")) {
                         s.execute("UPDATE items SET v = v + 1, note = 'updated ' || id WHERE id <= " + rows);
                     } else {
-                        throw new IllegalArgumentException("insert:N, wide:N or update:N, not " + arg);
+                        throw new IllegalArgumentException("insert:N, wide:N, update:N or replay:INSERTS:UPDATES, not " + arg);
                     }
                 }
                 double written = (System.nanoTime() - t) / 1e9;
@@ -106,13 +123,19 @@ public final class CdcBenchmark {
                 long inClickHouse = count(db, "SELECT count() FROM items FINAL WHERE " + (kind.equals("update") ? "note LIKE 'updated %'" : "1"));
                 long confirmed = lsn(db, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'pg_ch_loader'");
                 long expected = kind.equals("update") ? rows : nextId - 1;
-                if (changes != rows || inClickHouse != expected || confirmed < end) {
+                boolean updated = !kind.equals("replay")
+                        || count(db, "SELECT count() FROM items FINAL WHERE note LIKE 'updated %'") >= updates;
+                if (changes != rows + updates || inClickHouse != expected || !updated || confirmed < end) {
                     throw new IllegalStateException(arg + ": " + changes + " changes applied, " + inClickHouse + " rows in ClickHouse"
                             + " (expected " + expected + "), slot confirmed " + (confirmed < end ? "before" : "past") + " the transaction:\n"
                             + run.output);
                 }
-                System.out.printf("| one %s of %,d rows%s (written in %.1f s) | %,d | %.1f s | %,.0f | %.1f s | %.1f s | %d MB | %d MB | %d MB | %d |%n",
-                        kind.equals("update") ? "UPDATE" : "INSERT", rows, kind.equals("wide") ? " of 100 KB" : "", written, changes, run.streamSeconds,
+                String what = kind.equals("replay")
+                        ? String.format("%,d inserted and %,d updated rows, transactions of 1,000", rows, updates)
+                        : String.format("one %s of %,d rows%s", kind.equals("update") ? "UPDATE" : "INSERT", rows,
+                                kind.equals("wide") ? " of 100 KB" : "");
+                System.out.printf("| %s (written in %.1f s) | %,d | %.1f s | %,.0f | %.1f s | %.1f s | %d MB | %d MB | %d MB | %d |%n",
+                        what, written, changes, run.streamSeconds,
                         changes / run.streamSeconds, run.loaderCpuSeconds, run.walSenderCpuSeconds, run.peakRssKb / 1024,
                         run.heapAfterMb, run.heapBeforeMb, run.collections);
             }
