@@ -1029,21 +1029,52 @@ class CdcTest {
         assertEquals(200, ready.status(), ready.body());
         assertTrue(ready.body().contains("cdc-items stopped"), ready.body());
         assertTrue(p.isAlive(), p.output());
-        p.close();
 
-        // restarted before the fix: it stays stopped and says so again; others still flows
-        LoaderProcess unfixed = start(env, "--once");
-        assertEquals(1, unfixed.awaitExit(RUN_LIMIT), unfixed.output());
+        // a standby started before the fix stops the table at its start and, once it took over, streams the others
+        Map<String, String> standbyEnv = new HashMap<>(env);
+        standbyEnv.put("HTTP_PORT", "0");
+        standbyEnv.put("RETRY_INITIAL_DELAY_MS", "300");
+        LoaderProcess unfixed = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-unfixed")), standbyEnv);
+        processes.add(unfixed);
+        unfixed.awaitOutput("is read by another loader", RUN_LIMIT);
         assertTrue(unfixed.output().contains("public.items: CDC stopped for this table"), unfixed.output());
+        p.close();
+        unfixed.awaitOutput("Streaming 2 CDC table(s)", RUN_LIMIT);
+        pg("INSERT INTO others VALUES (103, 103)");
+        await("others streams on through the standby", RUN_LIMIT,
+                () -> chRows("SELECT toString(count()) FROM others FINAL WHERE id = 103").equals(List.of("1")));
 
+        // fixed as the line says; a second standby starts, then the table changes while the holder still skips it:
+        // only the loader that holds the slot loads the table, so that change is not lost at the takeover
         ch("ALTER TABLE items MODIFY COLUMN v Int64");
-        String fixed = once(env);
-        assertTrue(fixed.contains("public.items: snapshot loaded"), fixed);
-        assertItemsEqual();
+        LoaderProcess fixed = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-fixed")), standbyEnv);
+        processes.add(fixed);
+        fixed.awaitOutput("is read by another loader", RUN_LIMIT);
+        pg("UPDATE items SET note = 'after the fix' WHERE id = 9", "DELETE FROM items WHERE id = 10");
+        String skipped = walLsn();
+        await("the holder confirms past that change", RUN_LIMIT, () -> lsnBelow(skipped, confirmedLsn()));
+        unfixed.close();
+        fixed.awaitOutput("public.items: snapshot loaded", RUN_LIMIT);
+        await("items equal to PostgreSQL after the takeover", RUN_LIMIT, () -> {
+            try {
+                assertItemsEqual();
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
         assertEquals(pgRows("SELECT id || ' ' || v FROM others ORDER BY id"),
                 chRows("SELECT concat(toString(id), ' ', toString(v)) FROM others FINAL ORDER BY id"));
-        String again = once(env);
-        assertFalse(again.contains("snapshot loaded"), "loaded once, not at every start:\n" + again);
+        assertEquals(1, fixed.lines().stream().filter(l -> l.contains("snapshot loaded")).count(), fixed.output());
+        fixed.close();
+
+        // --once with a table that stops: the others applied, exit 1
+        pg("ALTER TABLE items ALTER COLUMN v TYPE numeric(30, 0)", "UPDATE items SET v = v + 1 WHERE id = 11",
+                "INSERT INTO others VALUES (104, 104)");
+        LoaderProcess once = start(env, "--once");
+        assertEquals(1, once.awaitExit(RUN_LIMIT), once.output());
+        assertTrue(once.output().contains("public.items: CDC stopped for this table"), once.output());
+        assertEquals(List.of("1"), chRows("SELECT toString(count()) FROM others FINAL WHERE id = 104"));
         pin.rollback();
         pin.close();
     }

@@ -59,7 +59,7 @@ public final class CdcStream {
 
     private static final Logger LOG = LoggerFactory.getLogger("io.pgchloader.cdc");
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
-    /** Comment a target carries while its snapshot load runs: a killed load is started again (docs/cdc.md). */
+    /** Comment a target carries while its snapshot load runs: a killed load resumes or starts again (docs/cdc.md). */
     static final String SNAPSHOT_COMMENT = "pg-ch-loader: cdc snapshot in progress";
     /** Comment of a target whose changes the stream stopped applying: it is loaded again at the next start (docs/cdc.md). */
     static final String STOPPED_COMMENT = "pg-ch-loader: cdc stopped, loaded again at the next start";
@@ -504,26 +504,83 @@ public final class CdcStream {
      * current when it started (then returns), else until {@link #stop}.
      */
     public void run(boolean once) throws SQLException {
-        long confirmedFlush = slotConfirmedLsn();
-        if (confirmedFlush < 0 && !createSlotAndLoad()) {
-            // another loader created it a moment ago (and loads under its snapshot): this one goes on as with
-            // any existing slot; its stream stands by while the other holds the slot
-            confirmedFlush = slotConfirmedLsn();
+        // createSlotAndLoad false: another loader created the slot a moment ago and loads under its snapshot;
+        // this one goes on as with any existing slot (its stream stands by while the other holds the slot)
+        if (slotConfirmedLsn() < 0 && createSlotAndLoad()) {
+            toLoad.clear();
         }
-        if (confirmedFlush >= 0 && !toLoad.isEmpty()) {
-            // The slot is older than these tables' targets (a table added to the routes, a load killed halfway, a
-            // table the stream stopped): a snapshot of today at version (confirmed_flush_lsn, 0). The slot sends
-            // again exactly the transactions whose commit record starts at or after its confirmed position, at
-            // versions (commit LSN, 1..): all above the snapshot's, so they win; every change it will not send
-            // again committed before that position, so its version is below the snapshot's, and the sweep
-            // removes what such a change left that PostgreSQL no longer has (docs/cdc.md, reloads).
-            try (Connection c = postgres.getConnection()) {
-                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-                load(c, new ArrayList<>(toLoad), BigInteger.valueOf(confirmedFlush).shiftLeft(64));
+        stream(once);
+    }
+
+    /**
+     * Loads, once this stream holds the slot, every table whose target is marked (a table added to the routes,
+     * a load killed halfway, a table a stream stopped), whichever loader marked it. Only the slot's holder
+     * loads: a standby that loaded at its start, while the holder skipped a stopped table's changes, would
+     * take over later from a position past changes its load predates, and lose them.
+     *
+     * <p>The version: (confirmed_flush_lsn, 0), the position this stream starts from. The slot sends exactly
+     * the transactions whose commit record starts there or later, at versions (commit LSN, 1..): all above
+     * the load's, so they win; every change it will not send again committed before, so its version is below
+     * the load's, and the sweep removes what such a change left that PostgreSQL no longer has (docs/cdc.md,
+     * reloads). A table that still does not fit its target stays stopped instead.
+     */
+    private void loadMarked(PGReplicationStream stream, Connection plain) throws SQLException {
+        List<CdcTable> marked = new ArrayList<>();
+        for (CdcTable table : tables.values()) {
+            if (!stopped(table) && (toLoad.contains(table) || marked(table))) {
+                try {
+                    CdcTable fitted = fitted(table.spec, PostgresCatalog.describe(postgres, table.source.schema(),
+                            table.source.table()), table.key);
+                    tables.put(table.name(), fitted);
+                    marked.add(fitted);
+                } catch (SyncException e) {
+                    stop(table, e.getMessage());
+                }
             }
         }
         toLoad.clear();
-        stream(once);
+        if (marked.isEmpty()) {
+            return;
+        }
+        long from;
+        try (PreparedStatement ps = plain.prepareStatement("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                from = LogSequenceNumber.valueOf(rs.getString(1)).asLong();
+            }
+        }
+        // the stream is not read while the tables load: status updates keep PostgreSQL from ending it
+        // (wal_sender_timeout); they confirm nothing new
+        Thread keepalive = new Thread(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    Thread.sleep(5000);
+                    stream.forceUpdateStatus();
+                }
+            } catch (InterruptedException | SQLException e) {
+                // the load ended, or the stream did: the load's own outcome decides
+            }
+        }, "cdc-load-keepalive");
+        keepalive.setDaemon(true);
+        keepalive.start();
+        try (Connection c = postgres.getConnection()) {
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            load(c, marked, BigInteger.valueOf(from).shiftLeft(64));
+        } finally {
+            keepalive.interrupt();
+            try {
+                keepalive.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Whether the table's target carries a load or stop marker (written by this loader or another). */
+    private boolean marked(CdcTable table) throws SQLException {
+        String comment = TargetTable.inspect(clickHouse, clickHouseDatabase, table.spec.target()).comment();
+        return comment.startsWith(SNAPSHOT_COMMENT) || comment.equals(STOPPED_COMMENT);
     }
 
     /** Whether every table's changes were applied: false when the stream stopped one (the others went on). */
@@ -609,24 +666,34 @@ public final class CdcStream {
     private void load(Connection c, List<CdcTable> load, BigInteger version) throws SQLException {
         try {
             for (CdcTable table : load) {
-                long started = System.nanoTime();
-                String marker = SNAPSHOT_COMMENT + " at version " + version;
-                Resume resume = resumePoint(table, marker, version);
-                if (resume == null) {
-                    execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, marker));
-                } else {
-                    LOG.info("{}: resuming the snapshot load after key ({}), {} rows loaded before", table.name(),
-                            String.join(", ", resume.after().stream().map(String::valueOf).toList()), resume.loaded());
+                try {
+                    loadOne(c, table, version);
+                } catch (SyncException e) {
+                    // a value its target cannot take: this table stops, the others load and stream
+                    stop(table, e.getMessage());
                 }
-                long rows = loadTable(c, table, version, resume) + (resume == null ? 0 : resume.loaded());
-                sweep(table, rows, version);
-                execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, ""));
-                LOG.info("{}: snapshot loaded, {} rows in {} s", table.name(), rows,
-                        String.format("%.2f", (System.nanoTime() - started) / 1e9));
             }
         } finally {
             c.rollback();
         }
+    }
+
+    /** One table of a load: marked while it runs (a killed load resumes or starts again), then swept. */
+    private void loadOne(Connection c, CdcTable table, BigInteger version) throws SQLException {
+        long started = System.nanoTime();
+        String marker = SNAPSHOT_COMMENT + " at version " + version;
+        Resume resume = resumePoint(table, marker, version);
+        if (resume == null) {
+            execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, marker));
+        } else {
+            LOG.info("{}: resuming the snapshot load after key ({}), {} rows loaded before", table.name(),
+                    String.join(", ", resume.after().stream().map(String::valueOf).toList()), resume.loaded());
+        }
+        long rows = loadTable(c, table, version, resume) + (resume == null ? 0 : resume.loaded());
+        sweep(table, rows, version);
+        execute(clickHouse, TargetTable.commentSql(table.qualifiedTarget, ""));
+        LOG.info("{}: snapshot loaded, {} rows in {} s", table.name(), rows,
+                String.format("%.2f", (System.nanoTime() - started) / 1e9));
     }
 
     /**
@@ -890,6 +957,7 @@ public final class CdcStream {
             }
             PGReplicationStream stream = builder.start();
             status.streaming(true);
+            loadMarked(stream, plain);
             LOG.info("Streaming {} CDC table(s) from slot {}{}", tables.size(), slot,
                     once ? " up to " + LogSequenceNumber.valueOf(target) : "");
             // pgoutput's relation id -> the table as its changes are laid out; null: not applied
