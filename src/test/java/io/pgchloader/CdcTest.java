@@ -475,6 +475,72 @@ class CdcTest {
         assertItemsEqual();
     }
 
+    /**
+     * The soak: the scheduled loader killed with {@code kill -9} at random moments (while its JVM starts, while it
+     * loads, while it streams) and started again, over and over, while writers insert, update, delete, change keys
+     * and delete and insert a key again in one transaction. 20 s in the suite; {@code -Dcdc.soak.seconds=300} for
+     * a long run.
+     */
+    @Test
+    void random_kill_9s_while_writers_change_keys_and_delete_rows_lose_and_repeat_nothing() throws Exception {
+        long seconds = Long.getLong("cdc.soak.seconds", 20);
+        long seed = System.nanoTime();
+        freshDatabases();
+        routes("items");
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong transactions = new AtomicLong();
+        AtomicLong keyChanges = new AtomicLong();
+        Thread writing = writer(stop, transactions, 20001);
+        // keys of the seed only (the other writer's new rows are above them): no lock cycle between the two
+        Thread keys = new Thread(() -> {
+            Random random = new Random(seed);
+            try (Connection c = pgAdmin(database); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                while (!stop.get()) {
+                    int id = 1 + random.nextInt(20000);
+                    if (random.nextBoolean()) {
+                        s.execute("UPDATE items SET id = -id, note = 'key changed' WHERE id = " + id);
+                    } else {
+                        s.execute("DELETE FROM items WHERE id = " + id);
+                        s.execute("INSERT INTO items VALUES (" + id + ", " + random.nextInt(1000) + ", 'again')");
+                    }
+                    c.commit();
+                    keyChanges.incrementAndGet();
+                    Thread.sleep(2);
+                }
+            } catch (SQLException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "key-writer");
+        keys.start();
+        Random random = new Random(seed);
+        Map<String, String> env = environment("RETRY_INITIAL_DELAY_MS", "300");
+        int kills = 0;
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (System.nanoTime() < end) {
+                LoaderProcess p = start(env);
+                Thread.sleep(300 + random.nextInt(3500));
+                Runtime.getRuntime().exec(new String[] {"kill", "-9", Long.toString(p.pid())}).waitFor();
+                p.awaitExit(Duration.ofSeconds(20));
+                kills++;
+            }
+        } finally {
+            stop.set(true);
+            writing.join();
+            keys.join();
+        }
+        assertTrue(transactions.get() > 100 && keyChanges.get() > 100, "the writers committed throughout (seed " + seed + "): "
+                + transactions.get() + ", " + keyChanges.get());
+        once(env);
+        assertItemsEqual();
+        System.out.printf("CDC soak: %d s, %d kills, %d + %d transactions, seed %d: FINAL equal row by row%n", seconds, kills,
+                transactions.get(), keyChanges.get(), seed);
+    }
+
     // ---- observability, heartbeats -------------------------------------------------------------------
 
     private long walBehindConfirmed() throws SQLException {
