@@ -168,7 +168,7 @@ public final class LoaderApplication implements AutoCloseable {
      */
     private CdcStream cdcStream() {
         CdcStream stream = new CdcStream(replication -> DataSources.postgresConnection(settings, replication), postgres,
-                clickHouse, new ClickHouseSink(clickHouse), settings.get(Setting.CLICKHOUSE_DB), settings.get(Setting.CDC_SLOT),
+                clickHouse, new CdcApplyRoute(this::camelContext), settings.get(Setting.CLICKHOUSE_DB), settings.get(Setting.CDC_SLOT),
                 settings.get(Setting.CDC_PUBLICATION), settings.getInt(Setting.CDC_HEARTBEAT_SECONDS) * 1000L,
                 settings.getInt(Setting.CDC_MAX_RETAINED_WAL_MB) * 1024L * 1024L);
         stream.allowContinuous(scheduled);
@@ -285,6 +285,10 @@ public final class LoaderApplication implements AutoCloseable {
         } catch (Exception e) {
             throw new ConfigurationException("the routes in " + settings.get(Setting.ROUTES_DIR)
                     + " could not be started: " + rootMessage(e));
+        }
+        if (hasCdcTables() && camelContext().getRoute(CdcApplyRoute.ROUTE_ID) == null) {
+            throw new ConfigurationException("the CDC tables write through route " + CdcApplyRoute.ROUTE_ID + ", which "
+                    + settings.get(Setting.ROUTES_DIR) + " lacks: copy pg-cdc-to-clickhouse.yaml from this release's routes/.");
         }
         loaded();
     }

@@ -158,6 +158,13 @@ class CdcTest {
         }
     }
 
+    /** The table most tests use: {@code items (id, v, note)}, REPLICA IDENTITY FULL (its varchar could be TOASTed), rows 1..n. */
+    private void items(int rows) throws SQLException {
+        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
+                "ALTER TABLE items REPLICA IDENTITY FULL",
+                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, " + rows + ") g");
+    }
+
     private List<String> pgRows(String sql) throws SQLException {
         try (Connection c = pgAdmin(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             List<String> rows = new ArrayList<>();
@@ -222,9 +229,7 @@ class CdcTest {
     void a_snapshot_and_the_stream_meet_without_losing_or_repeating_a_change() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g");
+        items(20000);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong transactions = new AtomicLong();
         Thread writing = writer(stop, transactions, 20001);
@@ -260,9 +265,7 @@ class CdcTest {
     void a_row_deleted_and_inserted_again_in_one_transaction_is_present() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g");
+        items(10);
         once(environment());
         assertItemsEqual();
         pg("BEGIN; DELETE FROM items WHERE id = 5; INSERT INTO items VALUES (5, 500, 'again'); COMMIT",
@@ -398,9 +401,7 @@ class CdcTest {
         freshDatabases();
         routes("items");
         // insertRows and batchSize small: the load is many INSERTs, and a kill leaves part of the table behind
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 400000) g");
+        items(400000);
         AtomicBoolean stop = new AtomicBoolean();
         Thread writing = writer(stop, new AtomicLong(), 400001);
         try {
@@ -442,9 +443,7 @@ class CdcTest {
     void a_kill_9_mid_stream_loses_nothing_and_the_replay_duplicates_nothing() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5000) g");
+        items(5000);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong transactions = new AtomicLong();
         Random random = new Random();
@@ -487,9 +486,7 @@ class CdcTest {
         long seed = System.nanoTime();
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g");
+        items(20000);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong transactions = new AtomicLong();
         AtomicLong keyChanges = new AtomicLong();
@@ -583,9 +580,7 @@ class CdcTest {
     void a_cdc_table_counts_its_changes_by_kind_and_shows_its_slot_in_metrics_health_and_jmx() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g");
+        items(10);
         int http = Http.freePort();
         int jmxPort = ListeningPorts.free();
         LoaderProcess p = start(environment("HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1",
@@ -642,9 +637,8 @@ class CdcTest {
     void a_stream_that_cannot_write_to_clickhouse_confirms_nothing_past_the_change_and_says_so() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g",
+        items(10);
+        pg(
                 // not published: only its WAL reaches the slot
                 "CREATE TABLE noise (id int, pad text)");
         int http = Http.freePort();
@@ -693,9 +687,7 @@ class CdcTest {
     void a_loader_pointed_at_an_empty_copy_of_the_table_does_not_wipe_its_target() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 100) g");
+        items(100);
         once(environment());
         assertItemsEqual();
 
@@ -735,9 +727,7 @@ class CdcTest {
     void a_second_loader_on_the_slot_stands_by_and_takes_over_after_a_kill_9() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g");
+        items(1000);
         Map<String, String> env = environment("RETRY_INITIAL_DELAY_MS", "300");
         LoaderProcess first = start(env);
         first.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
@@ -784,10 +774,8 @@ class CdcTest {
     void two_loaders_started_at_the_same_moment_share_one_slot() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 20000) g",
-                "CREATE TABLE pin (x int)");
+        items(20000);
+        pg("CREATE TABLE pin (x int)");
         // a transaction open while both add the table to the publication holds them at the same line until it
         // ends; then both find no slot, and race to create it and its publication
         Connection pin = pgAdmin(database);
@@ -840,10 +828,8 @@ class CdcTest {
     void an_idle_table_does_not_pin_wal() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 10) g",
-                "CREATE TABLE noise (id int, pad text)");
+        items(10);
+        pg("CREATE TABLE noise (id int, pad text)");
         int http = Http.freePort();
         LoaderProcess p = start(environment("CDC_HEARTBEAT_SECONDS", "1", "HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1"));
         p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
@@ -890,9 +876,7 @@ class CdcTest {
     void verify_compares_a_cdc_table_at_a_wal_position_and_repair_mends_it_below_later_changes() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 3000) g");
+        items(3000);
         Map<String, String> env = environment();
         once(env);
         LoaderProcess equal = run(env, 0, "--verify");
@@ -962,9 +946,7 @@ class CdcTest {
     void a_postgresql_cut_off_while_streaming_loses_and_repeats_nothing() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5000) g");
+        items(5000);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong transactions = new AtomicLong();
         try (TcpProxy path = new TcpProxy("127.0.0.1", logicalPostgres().getPort())) {
@@ -1016,9 +998,7 @@ class CdcTest {
     void a_column_added_while_streaming_appears_in_clickhouse() throws Exception {
         freshDatabases();
         routes("items");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g");
+        items(1000);
         Map<String, String> env = environment();
         LoaderProcess p = start(env);
         p.awaitOutput("Streaming 1 CDC table(s)", RUN_LIMIT);
@@ -1058,10 +1038,8 @@ class CdcTest {
     void a_column_whose_new_type_no_longer_fits_stops_only_its_table() throws Exception {
         freshDatabases();
         routes("items", "others");
-        pg("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, note varchar(20))",
-                "ALTER TABLE items REPLICA IDENTITY FULL",
-                "INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 1000) g",
-                "CREATE TABLE others (id int PRIMARY KEY, v int NOT NULL)",
+        items(1000);
+        pg("CREATE TABLE others (id int PRIMARY KEY, v int NOT NULL)",
                 "INSERT INTO others SELECT g, g FROM generate_series(1, 100) g");
         int http = Http.freePort();
         Map<String, String> env = environment("HTTP_PORT", Integer.toString(http), "HTTP_HOST", "127.0.0.1", "HEALTH_DETAILS", "full");

@@ -74,6 +74,15 @@ public final class CdcStream {
     /** PostgreSQL's duplicate_object: a slot, publication or publication member another loader made first. */
     private static final String DUPLICATE_OBJECT = "42710";
 
+    /**
+     * Writes one batch of rows (changes, or a snapshot load's) into ClickHouse and returns once ClickHouse
+     * holds it: the routes' {@code cdc-apply} route, the camel-sql producer over the RowBinary sink.
+     */
+    @FunctionalInterface
+    public interface Inserts {
+        void insert(String sql, RowBinaryInsert.Batch batch) throws SQLException;
+    }
+
     /** Opens PostgreSQL connections: a plain one, or a replication connection ({@code replication=database}). */
     @FunctionalInterface
     public interface Connections {
@@ -83,7 +92,7 @@ public final class CdcStream {
     private final Connections connections;
     private final DataSource postgres;
     private final DataSource clickHouse;
-    private final DataSource sink;
+    private final Inserts inserts;
     private final String clickHouseDatabase;
     private final String slot;
     private final String publication;
@@ -105,7 +114,7 @@ public final class CdcStream {
      * @param heartbeatMs         idle time after which a heartbeat message is written to the WAL (0: none)
      * @param maxRetainedWalBytes retained WAL above which a WARN says what to do (once per crossing)
      */
-    public CdcStream(Connections connections, DataSource postgres, DataSource clickHouse, DataSource sink,
+    public CdcStream(Connections connections, DataSource postgres, DataSource clickHouse, Inserts inserts,
                      String clickHouseDatabase, String slot, String publication, long heartbeatMs, long maxRetainedWalBytes) {
         this.status = new CdcStatus(slot, Clock.systemUTC());
         this.heartbeatMs = heartbeatMs;
@@ -113,7 +122,7 @@ public final class CdcStream {
         this.connections = connections;
         this.postgres = postgres;
         this.clickHouse = clickHouse;
-        this.sink = sink;
+        this.inserts = inserts;
         this.clickHouseDatabase = clickHouseDatabase;
         this.slot = slot;
         this.publication = publication;
@@ -800,8 +809,7 @@ public final class CdcStream {
         StreamInsert insert = new StreamInsert(counts, table.rowLayout, table.spec.insertRows());
         StreamInsert.BatchWriter writer = insert.batchWriter();
         SourceRow.Shape shape = null;
-        try (Connection ch = sink.getConnection(); PreparedStatement into = ch.prepareStatement(table.rowLayout.sql());
-             PreparedStatement ps = c.prepareStatement(select)) {
+        try (PreparedStatement ps = c.prepareStatement(select)) {
             ps.setFetchSize(10_000);
             parameters.set(ps);
             int n = 0;
@@ -819,21 +827,16 @@ public final class CdcStream {
                     values[values.length - 1] = 0;
                     writer.add(new SourceRow(shape, values));
                     if (writer.rows() >= table.spec.batchSize()) {
-                        send(into, writer.finish(false));
+                        inserts.insert(table.rowLayout.sql(), writer.finish(false));
                     }
                 }
             }
-            send(into, writer.finish(true));
+            inserts.insert(table.rowLayout.sql(), writer.finish(true));
         } catch (SQLException | RuntimeException e) {
             insert.abandon();
             throw e;
         }
         return counts.shipped;
-    }
-
-    private static void send(PreparedStatement into, RowBinaryInsert.Batch batch) throws SQLException {
-        into.setObject(1, batch);
-        into.execute();
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -845,7 +848,7 @@ public final class CdcStream {
     private final class Pending {
         private final Map<CdcTable, StreamInsert.BatchWriter> rows = new HashMap<>();
         private final Map<CdcTable, StreamInsert.BatchWriter> tombstones = new HashMap<>();
-        private final Map<CdcTable, StreamInsert> inserts = new HashMap<>();
+        private final Map<CdcTable, StreamInsert> encoders = new HashMap<>();
         private final Map<CdcTable, long[]> kinds = new HashMap<>();
         private int count;
         /** Bytes encoded for the pending changes. */
@@ -877,17 +880,17 @@ public final class CdcStream {
                                                 RowBinaryInsert.Layout layout) {
             return writers.computeIfAbsent(table, t -> {
                 StreamInsert insert = new StreamInsert(new Counts(), layout, Integer.MAX_VALUE);
-                inserts.put(t, insert);
+                encoders.put(t, insert);
                 return insert.batchWriter();
             });
         }
 
-        /** Drops a route's changes not written yet: the route's table stopped, and is loaded again at the next start. */
+        /** Drops a route's changes not written yet: its table stopped, and is loaded again once it fits. */
         void discard(String routeId) {
             for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
                 writers.keySet().removeIf(t -> t.spec.routeId().equals(routeId));
             }
-            inserts.entrySet().removeIf(e -> {
+            encoders.entrySet().removeIf(e -> {
                 boolean drop = e.getKey().spec.routeId().equals(routeId);
                 if (drop) {
                     e.getValue().abandon();
@@ -908,15 +911,10 @@ public final class CdcStream {
             if (count == 0) {
                 return;
             }
-            try (Connection ch = sink.getConnection()) {
-                for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
-                    for (Map.Entry<CdcTable, StreamInsert.BatchWriter> e : writers.entrySet()) {
-                        RowBinaryInsert.Batch batch = e.getValue().finish(true);
-                        RowBinaryInsert.Layout layout = writers == rows ? e.getKey().rowLayout : e.getKey().tombstoneLayout;
-                        try (PreparedStatement into = ch.prepareStatement(layout.sql())) {
-                            send(into, batch);
-                        }
-                    }
+            for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
+                for (Map.Entry<CdcTable, StreamInsert.BatchWriter> e : writers.entrySet()) {
+                    RowBinaryInsert.Layout layout = writers == rows ? e.getKey().rowLayout : e.getKey().tombstoneLayout;
+                    inserts.insert(layout.sql(), e.getValue().finish(true));
                 }
             }
             // counted as applied only now that ClickHouse holds them
@@ -926,7 +924,7 @@ public final class CdcStream {
             kinds.clear();
             rows.clear();
             tombstones.clear();
-            inserts.clear();
+            encoders.clear();
             count = 0;
             bytes = 0;
         }
