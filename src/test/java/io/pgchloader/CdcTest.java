@@ -390,6 +390,15 @@ class CdcTest {
         assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
         assertTrue(p.output().contains("public.gen has generated column(s) twice"), p.output());
         assertTrue(p.output().contains("pg-to-clickhouse"), p.output());
+
+        // a routes dir with an older copy of the CDC template, without the route the stream writes through
+        routes("items");
+        Path template = tmp.resolve("routes/pg-cdc-to-clickhouse.yaml");
+        String yaml = Files.readString(template);
+        Files.writeString(template, yaml.substring(0, yaml.indexOf("- route:\n    id: cdc-apply")));
+        p = start(environment(), "--once");
+        assertEquals(2, p.awaitExit(RUN_LIMIT), p.output());
+        assertTrue(p.output().contains("write through route cdc-apply"), p.output());
     }
 
     private String confirmedLsn() throws SQLException {
