@@ -614,16 +614,18 @@ class CdcTest {
                 "the confirmed position, the slot's own");
         Http.Response ready = Http.get(http, "/observe/health/ready");
         assertEquals(200, ready.status(), ready.body());
-        // the shipped alert rules use only CDC series the loader exports
+        // the shipped alert rules and dashboard use only CDC series the loader exports
         String exported = Http.get(http, "/observe/metrics").body();
-        Matcher used = Pattern.compile("\\bpgch_cdc_[a-z_]+").matcher(Files.readString(Path.of("ops", "prometheus-alerts.yml")));
-        int rules = 0;
-        while (used.find()) {
-            rules++;
-            assertTrue(exported.contains("\n" + used.group() + "{"), "ops/prometheus-alerts.yml uses " + used.group()
-                    + ", which the loader does not export");
+        for (Path file : List.of(Path.of("ops", "prometheus-alerts.yml"), Path.of("ops", "grafana-dashboard.json"))) {
+            Matcher used = Pattern.compile("\\bpgch_cdc_[a-z_]+").matcher(Files.readString(file));
+            int uses = 0;
+            while (used.find()) {
+                uses++;
+                assertTrue(exported.contains("\n" + used.group() + "{"), file + " uses " + used.group()
+                        + ", which the loader does not export");
+            }
+            assertTrue(uses >= 3, file + " covers the CDC tables");
         }
-        assertTrue(rules >= 3, "the CDC alert rules are there");
 
         // the read-only login reads the table's MBean
         ObjectName mbean = new ObjectName("io.pgchloader:context=pg-ch-loader,type=CdcTable,route=\"cdc-items\"");
