@@ -44,10 +44,6 @@ final class PgOutput {
 
     /** replicaIdentity: 'd' default, 'f' full, 'i' index, 'n' nothing. */
     record Relation(int id, String schema, String name, char replicaIdentity, List<Column> columns) implements Message {
-
-        List<String> columnNames() {
-            return columns.stream().map(Column::name).toList();
-        }
     }
 
     /** A column of a relation as the WAL had it when the change was written: its type may differ from today's catalog. */
