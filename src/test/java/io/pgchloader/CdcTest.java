@@ -782,6 +782,32 @@ class CdcTest {
     }
 
     @Test
+    void a_target_changed_behind_the_loaders_back_stops_only_its_table() throws Exception {
+        freshDatabases();
+        routes("items", "others");
+        items(100);
+        pg("CREATE TABLE others (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO others VALUES (1, 1)");
+        Map<String, String> env = environment();
+        LoaderProcess p = start(env);
+        p.awaitOutput("Streaming 2 CDC table(s)", RUN_LIMIT);
+        // someone drops a column of the target: ClickHouse refuses every INSERT of items from now on
+        ch("ALTER TABLE items DROP COLUMN note");
+        pg("UPDATE items SET note = 'refused' WHERE id = 1", "INSERT INTO others VALUES (2, 2)");
+        String refusedAt = walLsn();
+        p.awaitOutput("public.items: CDC stopped for this table, the other tables go on: ClickHouse refuses its rows", RUN_LIMIT);
+        await("others streams on", RUN_LIMIT, () -> chRows("SELECT toString(count()) FROM others FINAL").equals(List.of("2")));
+        await("the slot moves past the refused change", RUN_LIMIT, () -> lsnBelow(refusedAt, confirmedLsn()));
+        assertTrue(p.isAlive(), p.output());
+        p.close();
+
+        pg("UPDATE items SET note = 'while stopped' WHERE id = 2");
+        ch("ALTER TABLE items ADD COLUMN note Nullable(String) AFTER v");
+        String fixed = once(env);
+        assertTrue(fixed.contains("public.items: snapshot loaded"), fixed);
+        assertItemsEqual();
+    }
+
+    @Test
     void two_loaders_started_at_the_same_moment_share_one_slot() throws Exception {
         freshDatabases();
         routes("items");

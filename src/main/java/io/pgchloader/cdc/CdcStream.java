@@ -1,5 +1,6 @@
 package io.pgchloader.cdc;
 
+import io.pgchloader.clickhouse.InsertRefusal;
 import io.pgchloader.clickhouse.PgToClickHouse;
 import io.pgchloader.clickhouse.RowBinaryInsert;
 import io.pgchloader.clickhouse.RowCounts;
@@ -359,6 +360,11 @@ public final class CdcStream {
                 + " table is then loaded again from PostgreSQL (docs/cdc.md, schema changes).", table.name(), reason);
     }
 
+    /** Why a table stops when ClickHouse refuses its rows (see {@link InsertRefusal}). */
+    private static String refusal(String message) {
+        return "ClickHouse refuses its rows: " + message + ". Make the ClickHouse table fit again (or drop it to have it created).";
+    }
+
     /** Whether the stream stopped applying this table's changes. */
     private boolean stopped(CdcTable table) {
         return status.stopped(table.spec.routeId()) != null;
@@ -680,6 +686,11 @@ public final class CdcStream {
                 } catch (SyncException e) {
                     // a value its target cannot take: this table stops, the others load and stream
                     stop(table, e.getMessage());
+                } catch (SQLException e) {
+                    if (!InsertRefusal.isRefusal(e)) {
+                        throw e;
+                    }
+                    stop(table, refusal(e.getMessage()));
                 }
             }
         } finally {
@@ -911,11 +922,28 @@ public final class CdcStream {
             if (count == 0) {
                 return;
             }
+            Map<CdcTable, String> refused = new LinkedHashMap<>();
             for (Map<CdcTable, StreamInsert.BatchWriter> writers : List.of(rows, tombstones)) {
                 for (Map.Entry<CdcTable, StreamInsert.BatchWriter> e : writers.entrySet()) {
-                    RowBinaryInsert.Layout layout = writers == rows ? e.getKey().rowLayout : e.getKey().tombstoneLayout;
-                    inserts.insert(layout.sql(), e.getValue().finish(true));
+                    CdcTable table = e.getKey();
+                    if (refused.keySet().stream().anyMatch(t -> t.spec.routeId().equals(table.spec.routeId()))) {
+                        continue;
+                    }
+                    RowBinaryInsert.Layout layout = writers == rows ? table.rowLayout : table.tombstoneLayout;
+                    try {
+                        inserts.insert(layout.sql(), e.getValue().finish(true));
+                    } catch (SQLException failure) {
+                        if (!InsertRefusal.isRefusal(failure)) {
+                            throw failure;
+                        }
+                        // the target was changed behind the loader's back: this table stops, the others go on
+                        refused.put(table, failure.getMessage());
+                    }
                 }
+            }
+            for (Map.Entry<CdcTable, String> e : refused.entrySet()) {
+                discard(e.getKey().spec.routeId());
+                stop(e.getKey(), refusal(e.getValue()));
             }
             // counted as applied only now that ClickHouse holds them
             kinds.forEach((table, n) -> {
@@ -1050,7 +1078,7 @@ public final class CdcStream {
                 } else if (message instanceof PgOutput.Insert || message instanceof PgOutput.Update
                         || message instanceof PgOutput.Delete) {
                     CdcTable table = relations.get(relationOf(message));
-                    if (table != null) {
+                    if (table != null && !stopped(table)) {
                         try {
                             ordinal = apply(pending, table, message, commitLsn, ordinal);
                             applied++;
@@ -1066,7 +1094,7 @@ public final class CdcStream {
                     pending.flush();
                     for (int id : truncate.relations()) {
                         CdcTable table = relations.get(id);
-                        if (table != null) {
+                        if (table != null && !stopped(table)) {
                             execute(clickHouse, table.sweepSql(version(commitLsn, ++ordinal)));
                             LOG.info("{}: TRUNCATE applied (every key tombstoned)", table.name());
                         }
