@@ -58,6 +58,8 @@ class CdcTest {
     private String database;
     private String slot;
     private final List<LoaderProcess> processes = new ArrayList<>();
+    /** Connections a test holds a transaction open on: ended after it, whatever it did, so none outlives it. */
+    private final List<Connection> held = new ArrayList<>();
 
     static synchronized EmbeddedPostgres logicalPostgres() {
         if (logical == null) {
@@ -85,6 +87,9 @@ class CdcTest {
     void stopLoaders() throws Exception {
         for (LoaderProcess p : processes) {
             p.close();
+        }
+        for (Connection c : held) {
+            c.close();
         }
         if (slot != null) {
             // a slot pins WAL on the test server: drop it (what docs/cdc.md tells a user retiring a loader)
@@ -508,7 +513,8 @@ class CdcTest {
                 while (!stop.get()) {
                     int id = 1 + random.nextInt(20000);
                     if (random.nextBoolean()) {
-                        s.execute("UPDATE items SET id = -id, note = 'key changed' WHERE id = " + id);
+                        s.execute("UPDATE items SET id = -id, note = 'key changed' WHERE id = " + id
+                                + " AND NOT EXISTS (SELECT 1 FROM items WHERE id = -" + id + ")");
                     } else {
                         s.execute("DELETE FROM items WHERE id = " + id);
                         s.execute("INSERT INTO items VALUES (" + id + ", " + random.nextInt(1000) + ", 'again')");
@@ -808,28 +814,67 @@ class CdcTest {
     }
 
     @Test
+    void a_table_added_while_a_transaction_writes_it_loses_nothing_of_that_transaction() throws Exception {
+        freshDatabases();
+        routes("others");
+        items(1000);
+        pg("CREATE TABLE others (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO others VALUES (1, 1)");
+        Map<String, String> env = environment();
+        once(env);
+        // a transaction changes items before items joins the publication, and commits after the load began
+        Connection writing = pgAdmin(database);
+        held.add(writing);
+        writing.setAutoCommit(false);
+        try (Statement s = writing.createStatement()) {
+            s.execute("INSERT INTO items VALUES (1001, 1, 'before publication')");
+            s.execute("UPDATE items SET note = 'changed before' WHERE id = 1");
+        }
+        routes("others", "items");
+        LoaderProcess p = start(env);
+        p.awaitOutput("Added public.items to publication", RUN_LIMIT);
+        Thread.sleep(1500);
+        assertFalse(p.output().contains("public.items: snapshot loaded"), "the load waits for that transaction:\n" + p.output());
+        try (Statement s = writing.createStatement()) {
+            s.execute("UPDATE items SET note = 'changed after' WHERE id = 2");
+        }
+        writing.commit();
+        p.awaitOutput("public.items: snapshot loaded", RUN_LIMIT);
+        await("items equal to PostgreSQL", RUN_LIMIT, () -> {
+            try {
+                assertItemsEqual();
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
+        assertEquals(List.of("before publication"), chRows("SELECT note FROM items FINAL WHERE id = 1001"));
+    }
+
+    @Test
     void two_loaders_started_at_the_same_moment_share_one_slot() throws Exception {
         freshDatabases();
         routes("items");
         items(20000);
         pg("CREATE TABLE pin (x int)");
-        // a transaction open while both add the table to the publication holds them at the same line until it
-        // ends; then both find no slot, and race to create it and its publication
-        Connection pin = pgAdmin(database);
-        pin.setAutoCommit(false);
-        try (Statement s = pin.createStatement()) {
-            s.execute("INSERT INTO pin VALUES (1)");
-        }
+        // a transaction open while both start holds the slot's creation (PostgreSQL waits for the transactions
+        // running then): the first creates it, the second finds it being created, or is refused creating it too
         Map<String, String> env = environment("RETRY_INITIAL_DELAY_MS", "300");
-        // each in a directory of its own: one output each
-        LoaderProcess a = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-a")), env);
-        processes.add(a);
-        LoaderProcess b = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-b")), env);
-        processes.add(b);
-        a.awaitOutput("Waiting for transactions older than the publication change", RUN_LIMIT);
-        b.awaitOutput("Waiting for transactions older than the publication change", RUN_LIMIT);
-        pin.commit();
-        pin.close();
+        LoaderProcess a;
+        LoaderProcess b;
+        try (Connection pin = pgAdmin(database)) {
+            pin.setAutoCommit(false);
+            try (Statement s = pin.createStatement()) {
+                s.execute("INSERT INTO pin VALUES (1)");
+            }
+            // each in a directory of its own: one output each
+            a = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-a")), env);
+            processes.add(a);
+            b = LoaderProcess.start(Files.createDirectories(tmp.resolve("work-b")), env);
+            processes.add(b);
+            await("both at the slot", RUN_LIMIT, () -> (a.output() + b.output()).contains("is being created by another session")
+                    || (a.output() + b.output()).contains("was created by another loader a moment ago"));
+            pin.commit();
+        }
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong transactions = new AtomicLong();
         Thread writing = writer(stop, transactions, 20001);
@@ -1086,6 +1131,7 @@ class CdcTest {
         // version must still sit above what the target holds (a version from restart_lsn would not)
         pg("CREATE TABLE pin (x int)");
         Connection pin = pgAdmin(database);
+        held.add(pin);
         pin.setAutoCommit(false);
         try (Statement s = pin.createStatement()) {
             s.execute("INSERT INTO pin VALUES (1)");
@@ -1156,7 +1202,5 @@ class CdcTest {
         assertEquals(1, once.awaitExit(RUN_LIMIT), once.output());
         assertTrue(once.output().contains("public.items: CDC stopped for this table"), once.output());
         assertEquals(List.of("1"), chRows("SELECT toString(count()) FROM others FINAL WHERE id = 104"));
-        pin.rollback();
-        pin.close();
     }
 }

@@ -29,9 +29,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -472,27 +474,43 @@ public final class CdcStream {
                 added.add(source.qualifiedName());
             }
         }
-        if (!added.isEmpty()) {
-            waitForTransactionsBefore(c);
-        }
         return added;
     }
 
     /**
-     * A transaction already running when a table joined the publication may have changed it before that
-     * and commit after: its changes are not published, and a snapshot taken before its commit does not see
-     * them. Waiting until every such transaction ended (as CREATE INDEX CONCURRENTLY waits) closes that gap.
+     * A transaction already running when a table joined the publication may have changed it before that and
+     * commit after: those changes are not published, and a snapshot taken before its commit does not see them.
+     * Such a transaction holds a write lock on the table until it ends; waiting until every transaction that
+     * holds one now has ended (as CREATE INDEX CONCURRENTLY waits) closes that gap, whichever loader added the
+     * table. Transactions that take the lock later wrote after the table joined, and are published in full;
+     * long transactions elsewhere are not waited for. pg_locks shows every session's locks to every role.
      */
-    private static void waitForTransactionsBefore(Connection c) throws SQLException {
-        String xmax = single(c, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text");
-        long started = System.nanoTime();
-        while (!single(c, "SELECT (pg_snapshot_xmin(pg_current_snapshot()) >= '" + xmax + "'::xid8)::text").equals("true")) {
-            if (System.nanoTime() - started > TimeUnit.SECONDS.toNanos(10)) {
-                LOG.info("Waiting for transactions older than the publication change to end (before {})", xmax);
-                started = System.nanoTime();
+    private static void waitForWritersOf(Connection plain, List<CdcTable> load) throws SQLException {
+        String relations = String.join(", ", load.stream().map(t -> "'" + Identifiers.pg(t.source.schema(), t.source.table())
+                .replace("'", "''") + "'::regclass").toList());
+        String holders = "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation' AND granted"
+                + " AND mode <> 'AccessShareLock' AND pid <> pg_backend_pid() AND relation IN (" + relations + ")";
+        Set<String> waiting = new HashSet<>(strings(plain, holders));
+        long said = System.nanoTime();
+        while (!waiting.isEmpty()) {
+            if (System.nanoTime() - said > TimeUnit.SECONDS.toNanos(10)) {
+                LOG.info("Waiting for {} transaction(s) that may have changed the table(s) to load before they were"
+                        + " published to end", waiting.size());
+                said = System.nanoTime();
             }
             sleep(100);
+            waiting.retainAll(strings(plain, holders));
         }
+    }
+
+    private static List<String> strings(Connection c, String sql) throws SQLException {
+        List<String> values = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                values.add(rs.getString(1));
+            }
+        }
+        return values;
     }
 
     private static List<String> key(CdcTable.Spec spec, SourceTable source) {
@@ -579,9 +597,13 @@ public final class CdcStream {
         }, "cdc-load-keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
-        try (Connection c = postgres.getConnection()) {
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            load(c, marked, BigInteger.valueOf(from).shiftLeft(64));
+        try {
+            // before the snapshot: it must see what such a transaction wrote
+            waitForWritersOf(plain, marked);
+            try (Connection c = postgres.getConnection()) {
+                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                load(c, marked, BigInteger.valueOf(from).shiftLeft(64));
+            }
         } finally {
             keepalive.interrupt();
             try {
