@@ -199,6 +199,18 @@ class CdcTest {
         assertEquals(List.of(Integer.toString(ch.size())), chRows("SELECT toString(uniqExact(id)) FROM items FINAL"));
     }
 
+    /** Waits until {@link #assertItemsEqual} holds: what a stream running on its own reaches. */
+    private void awaitItemsEqual(String what) throws Exception {
+        await(what, RUN_LIMIT, () -> {
+            try {
+                assertItemsEqual();
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
+    }
+
     /** Inserts, updates and deletes items until stopped, one small transaction after another. */
     private Thread writer(AtomicBoolean stop, AtomicLong transactions, int firstNewId) {
         Thread t = new Thread(() -> {
@@ -773,14 +785,7 @@ class CdcTest {
         writing.join();
         assertTrue(atTakeover > 10 && transactions.get() > atTakeover, "the writer committed before and after the takeover: "
                 + atTakeover + ", " + transactions.get());
-        await("ClickHouse equal to PostgreSQL after the takeover", RUN_LIMIT, () -> {
-            try {
-                assertItemsEqual();
-                return true;
-            } catch (AssertionError e) {
-                return false;
-            }
-        });
+        awaitItemsEqual("ClickHouse equal to PostgreSQL after the takeover");
         assertEquals(1, second.lines().stream().filter(l -> l.contains("is read by another loader")).count(),
                 "standing by is said once, not at every try:\n" + second.output());
         assertEquals(List.of(), second.errorLines(), second.output());
@@ -839,14 +844,7 @@ class CdcTest {
         }
         writing.commit();
         p.awaitOutput("public.items: snapshot loaded", RUN_LIMIT);
-        await("items equal to PostgreSQL", RUN_LIMIT, () -> {
-            try {
-                assertItemsEqual();
-                return true;
-            } catch (AssertionError e) {
-                return false;
-            }
-        });
+        awaitItemsEqual("items equal to PostgreSQL");
         assertEquals(List.of("before publication"), chRows("SELECT note FROM items FINAL WHERE id = 1001"));
     }
 
@@ -891,14 +889,7 @@ class CdcTest {
             stop.set(true);
             writing.join();
         }
-        await("ClickHouse equal to PostgreSQL", RUN_LIMIT, () -> {
-            try {
-                assertItemsEqual();
-                return true;
-            } catch (AssertionError e) {
-                return false;
-            }
-        });
+        awaitItemsEqual("ClickHouse equal to PostgreSQL");
         String both = a.output() + b.output();
         assertEquals(1, (a.output() + "\n" + b.output()).lines().filter(l -> l.contains("Created replication slot")).count(), both);
         assertEquals(List.of(), a.errorLines(), a.output());
@@ -1182,14 +1173,7 @@ class CdcTest {
         await("the holder confirms past that change", RUN_LIMIT, () -> lsnBelow(skipped, confirmedLsn()));
         unfixed.close();
         fixed.awaitOutput("public.items: snapshot loaded", RUN_LIMIT);
-        await("items equal to PostgreSQL after the takeover", RUN_LIMIT, () -> {
-            try {
-                assertItemsEqual();
-                return true;
-            } catch (AssertionError e) {
-                return false;
-            }
-        });
+        awaitItemsEqual("items equal to PostgreSQL after the takeover");
         assertEquals(pgRows("SELECT id || ' ' || v FROM others ORDER BY id"),
                 chRows("SELECT concat(toString(id), ' ', toString(v)) FROM others FINAL ORDER BY id"));
         assertEquals(1, fixed.lines().stream().filter(l -> l.contains("snapshot loaded")).count(), fixed.output());
