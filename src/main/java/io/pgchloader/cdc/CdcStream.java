@@ -43,6 +43,7 @@ import org.postgresql.replication.PGReplicationStream;
 import org.postgresql.replication.fluent.logical.ChainedLogicalStreamBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.PreparedStatementSetter;
 import org.springframework.jdbc.core.RowMapper;
 
 /**
@@ -316,7 +317,7 @@ public final class CdcStream {
                 }
                 CdcTable table;
                 try {
-                    table = fitted(spec, source, key);
+                    table = fitted(spec, source, key, target);
                 } catch (SyncException e) {
                     // the other tables start; this one stays stopped (and is loaded again once it fits)
                     table = new CdcTable(spec, source, key, target.qualifiedName(), target.insertTypes(source));
@@ -335,9 +336,10 @@ public final class CdcStream {
      * The table with its target altered to hold {@code source}'s columns, by the watermark mode's drift rules:
      * a column PostgreSQL gained is added (Nullable: older rows have no value for it), one it lost becomes
      * Nullable. A {@link SyncException} names the fix when a column's type no longer fits.
+     *
+     * @param target the target as just inspected
      */
-    private CdcTable fitted(CdcTable.Spec spec, SourceTable source, List<String> key) throws SQLException {
-        TargetTable target = TargetTable.inspect(clickHouse, clickHouseDatabase, spec.target());
+    private CdcTable fitted(CdcTable.Spec spec, SourceTable source, List<String> key, TargetTable target) throws SQLException {
         List<String> ddl = target.alterToFit(source);
         if (!ddl.isEmpty()) {
             for (String sql : ddl) {
@@ -560,10 +562,15 @@ public final class CdcStream {
     private void loadMarked(PGReplicationStream stream, Connection plain) throws SQLException {
         List<CdcTable> marked = new ArrayList<>();
         for (CdcTable table : tables.values()) {
-            if (!stopped(table) && (toLoad.contains(table) || marked(table))) {
+            if (stopped(table)) {
+                continue;
+            }
+            TargetTable target = TargetTable.inspect(clickHouse, clickHouseDatabase, table.spec.target());
+            // a load or stop marker, written by this loader or another
+            if (toLoad.contains(table) || target.comment().startsWith(SNAPSHOT_COMMENT) || target.comment().equals(STOPPED_COMMENT)) {
                 try {
                     CdcTable fitted = fitted(table.spec, PostgresCatalog.describe(postgres, table.source.schema(),
-                            table.source.table()), table.key);
+                            table.source.table()), table.key, target);
                     tables.put(table.name(), fitted);
                     marked.add(fitted);
                 } catch (SyncException e) {
@@ -575,14 +582,7 @@ public final class CdcStream {
         if (marked.isEmpty()) {
             return;
         }
-        long from;
-        try (PreparedStatement ps = plain.prepareStatement("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, slot);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                from = LogSequenceNumber.valueOf(rs.getString(1)).asLong();
-            }
-        }
+        long from = slotConfirmedLsn();
         // the stream is not read while the tables load: status updates keep PostgreSQL from ending it
         // (wal_sender_timeout); they confirm nothing new
         Thread keepalive = new Thread(() -> {
@@ -612,12 +612,6 @@ public final class CdcStream {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    /** Whether the table's target carries a load or stop marker (written by this loader or another). */
-    private boolean marked(CdcTable table) throws SQLException {
-        String comment = TargetTable.inspect(clickHouse, clickHouseDatabase, table.spec.target()).comment();
-        return comment.startsWith(SNAPSHOT_COMMENT) || comment.equals(STOPPED_COMMENT);
     }
 
     /** Whether every table's changes were applied: false when the stream stopped one (the others went on). */
@@ -803,12 +797,12 @@ public final class CdcStream {
     /** Loads the table's rows in the connection's snapshot, in key order when that lets a killed load resume. */
     private long loadTable(Connection c, CdcTable table, BigInteger version, Resume resume) throws SQLException {
         if (!table.hasIntegerKey()) {
-            return loadTable(c, table, version, "", ps -> { });
+            return loadTable(c, table, version, "", null);
         }
         String keys = Identifiers.pgList(table.key);
         String order = " ORDER BY " + keys;
         if (resume == null) {
-            return loadTable(c, table, version, order, ps -> { });
+            return loadTable(c, table, version, order, null);
         }
         String placeholders = String.join(", ", table.key.stream().map(k -> "?").toList());
         return loadTable(c, table, version, " WHERE (" + keys + ") > (" + placeholders + ")" + order, ps -> {
@@ -816,12 +810,6 @@ public final class CdcStream {
                 ps.setLong(k + 1, resume.after().get(k));
             }
         });
-    }
-
-    /** Sets the parameters of a load's query. */
-    @FunctionalInterface
-    private interface Parameters {
-        void set(PreparedStatement query) throws SQLException;
     }
 
     /**
@@ -834,7 +822,9 @@ public final class CdcStream {
         return loadTable(snapshot, table, version, where, ps -> ps.setArray(1, keys));
     }
 
-    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, Parameters parameters) throws SQLException {
+    /** @param parameters sets the parameters of {@code where}, if it has any (null: none) */
+    private long loadTable(Connection c, CdcTable table, BigInteger version, String where, PreparedStatementSetter parameters)
+            throws SQLException {
         String select = "SELECT " + Identifiers.pgList(table.source.columnNames()) + " FROM "
                 + Identifiers.pg(table.source.schema(), table.source.table()) + where;
         RowMapper<?> mapper = new SourceRowMapperFactory(PgToClickHouse::readerFor).newColumnRowMapper();
@@ -844,7 +834,9 @@ public final class CdcStream {
         SourceRow.Shape shape = null;
         try (PreparedStatement ps = c.prepareStatement(select)) {
             ps.setFetchSize(10_000);
-            parameters.set(ps);
+            if (parameters != null) {
+                parameters.setValues(ps);
+            }
             int n = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -1292,7 +1284,7 @@ public final class CdcStream {
                 }
             }
             LOG.info("{}: PostgreSQL's columns are now ({})", base.name(), String.join(", ", shape.columnNames()));
-            return fitted(base.spec, shape, base.key);
+            return fitted(base.spec, shape, base.key, TargetTable.inspect(clickHouse, clickHouseDatabase, base.spec.target()));
         } catch (SyncException e) {
             pending.discard(base.spec.routeId());
             stop(base, e.getMessage());

@@ -42,8 +42,9 @@ final class CdcHealthCheck extends ReadinessCheck {
                 lag, maxLagSeconds);
         // a stopped table is told, not DOWN: taking the loader out of service would stop the other tables too
         for (String routeId : status.stoppedRoutes()) {
-            builder.detail("cdc.stopped." + routeId, mask.apply(status.stopped(routeId)));
-            text += "; " + routeId + " stopped (restart once fixed): " + mask.apply(status.stopped(routeId));
+            String reason = mask.apply(status.stopped(routeId));
+            builder.detail("cdc.stopped." + routeId, reason);
+            text += "; " + routeId + " stopped (restart once fixed): " + reason;
         }
         builder.message(text);
         if (lag > maxLagSeconds) {
